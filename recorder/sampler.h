@@ -1,0 +1,74 @@
+/* recorder/sampler: Poisson sampling by bytes.
+ *
+ * Every byte allocated is "hit" independently with probability 1/I
+ * (I = mean sampling interval in bytes). An allocation is recorded when
+ * at least one of its bytes is hit, i.e. with probability
+ *     q(s) = 1 - exp(-s / I)
+ * and then carries the Horvitz-Thompson weights s/q(s) bytes and 1/q(s)
+ * blocks, which makes the sum over recorded blocks an unbiased estimate
+ * of live bytes and live blocks. Weights are rounded to integers by
+ * unbiased stochastic rounding so that aggregates stay integral and
+ * alloc/free pairs cancel exactly. docs/sampling.md derives the error.
+ *
+ * Implementation: a per-thread countdown of bytes to the next hit, drawn
+ * from Exp(mean I). The hot path is `left -= size; if (left > 0)`, inlined
+ * below; only a crossing calls pytm_sampler_sample(), which redraws
+ * (memorylessness makes a fresh draw exact) and computes the weights.
+ * I == 1 is exact mode: every allocation (size 0 included) is recorded
+ * with weights (size, 1).
+ *
+ * Thread-safety: a struct pytm_sampler belongs to one thread (it lives in
+ * that thread's TLS); no function here touches shared state. Not
+ * async-signal-safe only in that a signal handler allocating on the same
+ * thread may interleave with the owner's update of `left`: the worst case
+ * is one mis-sized countdown, never a crash.
+ */
+#ifndef PYTM_RECORDER_SAMPLER_H
+#define PYTM_RECORDER_SAMPLER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct pytm_sampler {
+    int64_t left;        /* bytes until the next hit; <= 0 means sample */
+    uint64_t interval;   /* I; 1 = exact */
+    uint64_t rng;        /* xorshift64* state, never 0 once seeded */
+};
+
+/* Weights of one recorded allocation. */
+struct pytm_sample {
+    int64_t est_size;  /* bytes this block stands for */
+    int64_t est_count; /* blocks this block stands for */
+};
+
+/* Initialises *s for mean interval `interval` (>= 1) with a seed (any
+ * value; 0 is remapped). Draws the first countdown. */
+void pytm_sampler_init(struct pytm_sampler *s, uint64_t interval,
+                       uint64_t seed);
+
+/* Hot path: true when an allocation of `size` bytes must be recorded.
+ * A decrement and a test; calls nothing when it returns false. */
+static inline bool
+pytm_sampler_should_sample(struct pytm_sampler *s, uint64_t size)
+{
+    s->left -= (int64_t)size;
+    return __builtin_expect(s->left <= 0, 0);
+}
+
+/* Slow path, after should_sample returned true: fills *out with the
+ * weights for a block of `size` bytes and redraws the countdown.
+ * In exact mode (interval 1) sets left to 0 so every call samples. */
+void pytm_sampler_sample(struct pytm_sampler *s, uint64_t size,
+                         struct pytm_sample *out);
+
+/* Skip without recording (reentrant call, drop): redraws the countdown
+ * so the next allocations are sampled with the right probability. */
+void pytm_sampler_skip(struct pytm_sampler *s);
+
+/* Probability that a block of `size` bytes is recorded at `interval`. */
+double pytm_sampler_probability(uint64_t interval, uint64_t size);
+
+/* One draw from Exp(mean `mean`) using *rng, for tests. */
+double pytm_sampler_exp(uint64_t *rng, double mean);
+
+#endif /* PYTM_RECORDER_SAMPLER_H */

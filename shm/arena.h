@@ -1,0 +1,202 @@
+/* shm/arena: the writer side of the shared-memory arena.
+ *
+ * Plain C (no Python.h, no curses). The recorder creates one arena per
+ * tracing session and writes through these functions; readers in other
+ * processes use shm/reader.h. The layout is include/pytm/arena_layout.h.
+ *
+ * Thread-safety contract:
+ * - pytm_arena_create / pytm_arena_close: one caller, no other call in
+ *   flight on the same arena.
+ * - pytm_arena_intern_*: thread-safe (an internal mutex); meant for the
+ *   miss path only (a string, frame or traceback seen for the first
+ *   time). Callers keep their own hit cache in front.
+ * - pytm_arena_tb_*, pytm_arena_counters_*, thread slot functions:
+ *   lock-free, callable from any thread, never block, never allocate.
+ */
+#ifndef PYTM_SHM_ARENA_H
+#define PYTM_SHM_ARENA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pytm/arena_layout.h"
+
+/* Sizing of a new arena. Zero fields take the defaults below. */
+struct pytm_arena_config {
+    uint64_t arena_size;      /* total bytes; default PYTM_ARENA_DEFAULT_SIZE */
+    uint32_t max_threads;     /* thread slots; default 1024 */
+    uint64_t sample_interval; /* recorded in the header (1 = exact) */
+    uint32_t nframe;          /* recorded in the header */
+    bool keep;                /* recorded in the header flags */
+    const char *cmdline;      /* copied, truncated; NULL: read /proc/self */
+    const char *shm_dir;      /* directory of the object, default
+                                 "/dev/shm"; tests may point elsewhere */
+};
+
+#define PYTM_ARENA_DEFAULT_SIZE (64ull << 20)
+#define PYTM_ARENA_MIN_SIZE (1ull << 20)
+#define PYTM_ARENA_DEFAULT_THREADS 1024u
+
+/* Opaque writer state (private memory of the traced process). */
+struct pytm_arena;
+
+/* Creates the shm object <shm_dir>/pytm-<pid> (or pytm-<pid>-N, N<=9,
+ * when the name is taken) with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600,
+ * reserves its whole size up front (posix_fallocate, so no page of it
+ * can SIGBUS later), maps it, splits it into sections and publishes the
+ * header (state RUNNING).
+ * On success *out owns the mapping and 0 is returned. On failure a
+ * negative PYTM_E_* is returned, nothing is left on disk, *out is NULL.
+ * Allocates its private state with malloc (not through Python). */
+int pytm_arena_create(const struct pytm_arena_config *cfg,
+                      struct pytm_arena **out);
+
+/* Marks the arena STOPPED (keep, at stop()) or EXITED (keep, at exit),
+ * sets stop_realtime_ns, unmaps it and frees the private state. Unless
+ * keep is true the shm object is unlinked first. Safe on NULL.
+ * The caller guarantees no other thread still uses `a`. */
+void pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting);
+
+/* Path of the object ("/dev/shm/pytm-1234"), valid until close. */
+const char *pytm_arena_path(const struct pytm_arena *a);
+
+/* The mapped header, for the lock-free functions below and for tests. */
+struct pytm_arena_header *pytm_arena_header(struct pytm_arena *a);
+
+/* Interns a UTF-8 string (len bytes, need not be NUL-terminated) and
+ * stores its id in *sid. Same bytes always give the same id.
+ * Returns 0, or PYTM_E_FULL when the pool has no room (nothing is
+ * published; the caller counts a drop). Thread-safe. */
+int pytm_arena_intern_string(struct pytm_arena *a, const char *s, size_t len,
+                             uint32_t *sid);
+
+/* Interns a frame (filename string id, line). Same as above. */
+int pytm_arena_intern_frame(struct pytm_arena *a, uint32_t filename_sid,
+                            uint32_t lineno, uint32_t *frame_id);
+
+/* Interns a traceback: nframe frame ids, most recent first, and the
+ * total depth. The same (frames, total_nframe) always gives the same id.
+ * nframe may be 0. Returns 0, PYTM_E_FULL or PYTM_E_INVAL (a frame id
+ * not published, nframe > 65535). Thread-safe. */
+int pytm_arena_intern_traceback(struct pytm_arena *a, const uint32_t *frame_ids,
+                                uint32_t nframe, uint32_t total_nframe,
+                                uint32_t *tb_id);
+
+/* Number of tracebacks published so far. */
+uint32_t pytm_arena_tb_count(struct pytm_arena *a);
+
+/* Records a sampled allocation of estimated size `est_size` and count
+ * `est_count` against traceback tb_id and adjusts the global current and
+ * peak. tb_id must be an id returned by pytm_arena_intern_traceback.
+ * Lock-free (relaxed atomic RMW), any thread. */
+void pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id,
+                             int64_t est_size, int64_t est_count);
+
+/* Records the free of a block that pytm_arena_record_alloc recorded with
+ * the same figures. Lock-free, any thread. */
+void pytm_arena_record_free(struct pytm_arena *a, uint32_t tb_id,
+                            int64_t est_size, int64_t est_count);
+
+/* The mapped traceback table, for the serial helpers below. Entries
+ * below pytm_arena_tb_count() are valid. Valid until close. */
+struct pytm_arena_tb *pytm_arena_tbs(struct pytm_arena *a);
+
+/* SERIAL hot-path variants of record_alloc/record_free.
+ *
+ * Same effect, but with plain relaxed load + relaxed store instead of
+ * atomic read-modify-write (no lock prefix: ~1 ns instead of ~7 ns per
+ * field). Only correct when the caller guarantees that no other thread
+ * updates this arena's aggregates or counters at the same time, by any
+ * variant. The recorder guarantees it by updating only with the GIL held
+ * and deferring events that arrive without the GIL (recorder/hooks.c).
+ * Readers still see whole 64-bit values (aligned relaxed stores). */
+static inline void
+pytm_arena_tb_add_serial_(_Atomic int64_t *f, int64_t d)
+{
+    atomic_store_explicit(f, atomic_load_explicit(f, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+static inline void
+pytm_arena_tb_uadd_serial_(_Atomic uint64_t *f, uint64_t d)
+{
+    atomic_store_explicit(f, atomic_load_explicit(f, memory_order_relaxed) + d,
+                          memory_order_relaxed);
+}
+
+static inline void
+pytm_arena_record_alloc_serial(struct pytm_arena_header *h,
+                               struct pytm_arena_tb *tb, int64_t est_size,
+                               int64_t est_count)
+{
+    pytm_arena_tb_add_serial_(&tb->size, est_size);
+    pytm_arena_tb_add_serial_(&tb->count, est_count);
+    pytm_arena_tb_add_serial_(&tb->samples, 1);
+    pytm_arena_tb_uadd_serial_(&tb->alloc_size, (uint64_t)est_size);
+    pytm_arena_tb_uadd_serial_(&tb->alloc_count, (uint64_t)est_count);
+    pytm_arena_tb_uadd_serial_(&tb->alloc_samples, 1);
+    struct pytm_arena_counters *c = &h->counters;
+    int64_t cur = atomic_load_explicit(&c->traced_current, memory_order_relaxed)
+                  + est_size;
+    atomic_store_explicit(&c->traced_current, cur, memory_order_relaxed);
+    if (cur > atomic_load_explicit(&c->traced_peak, memory_order_relaxed))
+        atomic_store_explicit(&c->traced_peak, cur, memory_order_relaxed);
+    pytm_arena_tb_uadd_serial_(&c->n_samples, 1);
+    pytm_arena_tb_uadd_serial_(&c->live_samples, 1);
+}
+
+static inline void
+pytm_arena_record_free_serial(struct pytm_arena_header *h,
+                              struct pytm_arena_tb *tb, int64_t est_size,
+                              int64_t est_count)
+{
+    pytm_arena_tb_add_serial_(&tb->size, -est_size);
+    pytm_arena_tb_add_serial_(&tb->count, -est_count);
+    pytm_arena_tb_add_serial_(&tb->samples, -1);
+    struct pytm_arena_counters *c = &h->counters;
+    pytm_arena_tb_add_serial_(&c->traced_current, -est_size);
+    pytm_arena_tb_uadd_serial_(&c->n_frees, 1);
+    pytm_arena_tb_uadd_serial_(&c->live_samples, (uint64_t)-1);
+}
+
+/* Zeroes every live aggregate (size, count, samples) and the current
+ * total, keeps cumulative alloc_* figures, bumps clear_epoch.
+ * The caller must ensure no record_* runs concurrently (the recorder
+ * holds the GIL and has its hooks quiesced). */
+void pytm_arena_clear(struct pytm_arena *a);
+
+/* peak = current. Lock-free. */
+void pytm_arena_reset_peak(struct pytm_arena *a);
+
+/* Adds to the global counters (any may be 0). Lock-free. */
+void pytm_arena_count(struct pytm_arena *a, uint64_t allocs, uint64_t frees,
+                      uint64_t dropped);
+
+/* Claims a free thread slot for the calling thread (tid, name) and
+ * returns its index, or -1 when all slots are taken (the thread then
+ * traces without a slot; its figures still reach the global counters).
+ * Lock-free. */
+int pytm_arena_thread_claim(struct pytm_arena *a, int32_t tid,
+                            const char *name);
+
+/* Adds to a claimed slot's counters. Only the owning thread calls it. */
+void pytm_arena_thread_add(struct pytm_arena *a, int slot, uint64_t allocs,
+                           uint64_t samples, uint64_t dropped,
+                           uint64_t alloc_bytes_est);
+
+/* Releases a slot (release store of FREE); its index may be claimed by
+ * another thread afterwards. */
+void pytm_arena_thread_release(struct pytm_arena *a, int slot);
+
+/* Bytes of private memory plus arena bytes in use, for
+ * get_tracemalloc_memory(). */
+uint64_t pytm_arena_memory_usage(const struct pytm_arena *a);
+
+/* Reads field 22 (starttime, clock ticks since boot) of
+ * /proc/<pid>/stat into *ticks. Returns 0 or a PYTM_E_*. Shared with the
+ * reader, which compares it with the header to detect a reused PID. */
+int pytm_proc_start_ticks(pid_t pid, uint64_t *ticks);
+
+#endif /* PYTM_SHM_ARENA_H */

@@ -1,0 +1,87 @@
+/* shm/reader: the read side of the arena, for other processes.
+ *
+ * Attaches read-only (O_RDONLY, PROT_READ) to a traced process's arena,
+ * validates it as hostile input, and copies it into a struct pytm_snap.
+ * Never writes to the arena, never takes a lock the writer could wait on,
+ * never crashes on a corrupt or truncated object: every offset, count
+ * and length is checked before use, and the object's size is re-checked
+ * (fstat) before every read so a shrinking file cannot fault us.
+ */
+#ifndef PYTM_SHM_READER_H
+#define PYTM_SHM_READER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "pytm/arena_layout.h"
+#include "snap.h"
+
+struct pytm_reader;
+
+/* Why an arena looks the way it does, for --list and status lines. */
+enum pytm_reader_liveness {
+    PYTM_LIVE_RUNNING = 0,  /* state RUNNING and the process is alive */
+    PYTM_LIVE_STOPPED = 1,  /* tracing stopped, arena kept */
+    PYTM_LIVE_EXITED = 2,   /* process exited (cleanly, or killed: state
+                               RUNNING but the PID is dead or reused) */
+};
+
+/* Attaches to the newest arena of `pid` under shm_dir (NULL: /dev/shm):
+ * pytm-<pid>, pytm-<pid>-1 ... pytm-<pid>-9.
+ * Refuses an object owned by another uid unless the caller is root
+ * (PYTM_E_PERM), one that is not a regular file or is a symlink
+ * (PYTM_E_NOENT), and any header that fails validation (PYTM_E_MAGIC,
+ * _VERSION, _ENDIAN, _CORRUPT, _NOTREADY).
+ * On success *out is set and 0 returned; otherwise *out is NULL. */
+int pytm_reader_open_pid(pid_t pid, const char *shm_dir,
+                         struct pytm_reader **out);
+
+/* Same, for an explicit path to an arena object. */
+int pytm_reader_open_path(const char *path, struct pytm_reader **out);
+
+/* Unmaps and frees. Safe on NULL. */
+void pytm_reader_close(struct pytm_reader *r);
+
+/* Copies the arena's current state into *out (which is freed and
+ * re-initialised first). Tables are read up to their published counters
+ * (acquire); entries that fail validation make the whole call fail with
+ * PYTM_E_CORRUPT and leave *out empty. Aggregates are relaxed reads:
+ * see arena_layout.h. The result passes pytm_snap_validate.
+ * Cost: proportional to strings + frames + tracebacks, no traces[]. */
+int pytm_reader_snapshot(struct pytm_reader *r, struct pytm_snap *out);
+
+/* Header identity, valid while attached. */
+int64_t pytm_reader_pid(const struct pytm_reader *r);
+const char *pytm_reader_path(const struct pytm_reader *r);
+uint64_t pytm_reader_arena_size(const struct pytm_reader *r);
+uint64_t pytm_reader_sample_interval(const struct pytm_reader *r);
+uint32_t pytm_reader_nframe(const struct pytm_reader *r);
+
+/* Running, stopped or exited (checks the PID and its start time). */
+enum pytm_reader_liveness pytm_reader_liveness(struct pytm_reader *r);
+
+/* One arena found by pytm_reader_list. */
+struct pytm_reader_entry {
+    char path[256];
+    int64_t pid;
+    uint64_t uid;
+    uint64_t arena_size;
+    uint64_t start_realtime_ns;
+    uint64_t stop_realtime_ns;
+    enum pytm_reader_liveness liveness;
+    char cmdline[PYTM_ARENA_CMDLINE_MAX];
+};
+
+/* Lists the arenas under shm_dir (NULL: /dev/shm) that the caller may
+ * read (own uid, or any when root) and that pass header validation.
+ * *out is a malloc'd array of *n entries (free() it); 0 or PYTM_E_*. */
+int pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
+                     size_t *n);
+
+/* Removes arenas under shm_dir whose process is gone (EXITED liveness,
+ * or STOPPED with a dead PID), never one whose process is alive.
+ * Returns the number removed, or a negative PYTM_E_*. */
+int pytm_reader_clean(const char *shm_dir);
+
+#endif /* PYTM_SHM_READER_H */
