@@ -1,0 +1,388 @@
+/* shm/arena_intern.c: interning strings, frames and tracebacks.
+ *
+ * Each kind has a private dedupe table (arena_internal.h: open
+ * addressing, linear probing, malloc'd, never Python memory since this
+ * runs under the allocation hooks) and an append-only arena section.
+ * Everything here runs under a->lock. A miss:
+ *   1. makes sure the dedupe table has room (grows it first, so a failed
+ *      growth publishes nothing),
+ *   2. checks the section has room, else PYTM_E_FULL, nothing written,
+ *   3. writes the entry past the published end,
+ *   4. release-stores the section's published counter.
+ * Release stores here pair with the acquire loads in reader_snapshot.c
+ * load_published(), which loads in the reverse order of dependency
+ * (tracebacks, frame_ids, frames, strings) so every id it copies refers
+ * to an entry it also copies.
+ *
+ * A table that cannot grow (malloc failed) also yields PYTM_E_FULL: the
+ * counters comment calls that "private table full", and the caller
+ * counts a drop exactly as for a full section.
+ */
+#include "arena.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "arena_internal.h"
+#include "pytm_error.h"
+
+#define TABLE_INITIAL 1024u
+
+static uint32_t
+mix64(uint64_t x)
+{
+    /* splitmix64 finaliser */
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return (uint32_t)x;
+}
+
+static uint32_t
+hash_bytes(const void *p, size_t len, uint64_t seed)
+{
+    /* FNV-1a 64, then mixed: cheap and good enough on the miss path. */
+    const unsigned char *b = p;
+    uint64_t h = 0xcbf29ce484222325ull ^ seed;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ull;
+    }
+    return mix64(h);
+}
+
+static int
+table_init(struct arena_table *t)
+{
+    t->slots = calloc(TABLE_INITIAL, sizeof *t->slots);
+    if (!t->slots)
+        return PYTM_E_NOMEM;
+    t->mask = TABLE_INITIAL - 1;
+    t->used = 0;
+    return 0;
+}
+
+static uint64_t
+table_bytes(const struct arena_table *t)
+{
+    return t->slots ? ((uint64_t)t->mask + 1) * sizeof *t->slots : 0;
+}
+
+static void
+update_private_bytes(struct pytm_arena *a)
+{
+    uint64_t n = sizeof *a + table_bytes(&a->str_tab)
+                 + table_bytes(&a->frame_tab) + table_bytes(&a->tb_tab);
+    atomic_store_explicit(&a->private_bytes, n, memory_order_relaxed);
+}
+
+/* Mirrors pytm_arena_memory_usage() into counters.tracemalloc_memory
+ * for readers. Called under a->lock after every intern call, so the
+ * stores are ordered between writers; relaxed for readers. */
+static void
+refresh_memory(struct pytm_arena *a)
+{
+    atomic_store_explicit(&a->h->counters.tracemalloc_memory,
+                          pytm_arena_memory_usage(a), memory_order_relaxed);
+}
+
+int
+pytm_arena_tables_init_(struct pytm_arena *a)
+{
+    if (table_init(&a->str_tab) || table_init(&a->frame_tab)
+        || table_init(&a->tb_tab)) {
+        pytm_arena_tables_done_(a);
+        return PYTM_E_NOMEM;
+    }
+    update_private_bytes(a);
+    return 0;
+}
+
+void
+pytm_arena_tables_done_(struct pytm_arena *a)
+{
+    free(a->str_tab.slots);
+    free(a->frame_tab.slots);
+    free(a->tb_tab.slots);
+    memset(&a->str_tab, 0, sizeof a->str_tab);
+    memset(&a->frame_tab, 0, sizeof a->frame_tab);
+    memset(&a->tb_tab, 0, sizeof a->tb_tab);
+}
+
+static void
+table_put(struct arena_table *t, uint32_t hash, uint32_t id)
+{
+    uint32_t i = hash & t->mask;
+    while (t->slots[i].id1 != 0)
+        i = (i + 1) & t->mask;
+    t->slots[i].hash = hash;
+    t->slots[i].id1 = id + 1;
+    t->used++;
+}
+
+/* Makes room for one more entry (load <= 1/2). 0 or PYTM_E_FULL. */
+static int
+table_reserve(struct pytm_arena *a, struct arena_table *t)
+{
+    uint64_t n = (uint64_t)t->mask + 1;
+    if (((uint64_t)t->used + 1) * 2 <= n)
+        return 0;
+    if (n * 2 > ((uint64_t)1 << 32))
+        return PYTM_E_FULL;
+    struct arena_table g = {calloc(n * 2, sizeof *g.slots),
+                            (uint32_t)(n * 2 - 1), 0};
+    if (!g.slots)
+        return PYTM_E_FULL;
+    for (uint64_t i = 0; i < n; i++)
+        if (t->slots[i].id1)
+            table_put(&g, t->slots[i].hash, t->slots[i].id1 - 1);
+    free(t->slots);
+    *t = g;
+    update_private_bytes(a);
+    return 0;
+}
+
+/* Key comparisons against the arena entry an id names. */
+static bool
+string_equal(const struct pytm_arena *a, uint32_t sid, const char *s,
+             size_t len)
+{
+    uint32_t rlen;
+    memcpy(&rlen, a->strings + sid, sizeof rlen);
+    return rlen == len && (len == 0 || memcmp(a->strings + sid + 4, s, len) == 0);
+}
+
+/* Looks sid up in the string table: true when it is a record start. */
+static bool
+string_is_record(const struct pytm_arena *a, uint32_t sid)
+{
+    if (sid % 4 != 0 || (uint64_t)sid + 4 > a->strings_used)
+        return false;
+    uint32_t len;
+    memcpy(&len, a->strings + sid, sizeof len);
+    if ((uint64_t)sid + PYTM_ARENA_STRING_RECORD_SIZE(len) > a->strings_used)
+        return false;
+    uint32_t hash = hash_bytes(a->strings + sid + 4, len, 0);
+    const struct arena_table *t = &a->str_tab;
+    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask)
+        if (t->slots[i].id1 == sid + 1)
+            return true;
+    return false;
+}
+
+static int
+intern_string_locked(struct pytm_arena *a, const char *s, size_t len,
+                     uint32_t *sid)
+{
+    if (len > a->strings_cap)
+        return PYTM_E_FULL;
+    uint32_t hash = hash_bytes(s, len, 0);
+    struct arena_table *t = &a->str_tab;
+    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask) {
+        if (t->slots[i].hash == hash
+            && string_equal(a, t->slots[i].id1 - 1, s, len)) {
+            *sid = t->slots[i].id1 - 1;
+            return 0;
+        }
+    }
+    uint64_t rs = PYTM_ARENA_STRING_RECORD_SIZE(len);
+    uint64_t at = a->strings_used;
+    if (rs > a->strings_cap - at)
+        return PYTM_E_FULL;
+    int rc = table_reserve(a, t);
+    if (rc != 0)
+        return rc;
+    uint32_t len32 = (uint32_t)len;
+    uint8_t *rec = a->strings + at;
+    memcpy(rec, &len32, sizeof len32);
+    if (len)
+        memcpy(rec + 4, s, len);
+    memset(rec + 4 + len, 0, rs - 4 - len); /* NUL and padding */
+    a->strings_used = at + rs;
+    table_put(t, hash, (uint32_t)at);
+    struct pytm_arena_published *p = &a->h->published;
+    atomic_store_explicit(&p->n_strings,
+                          atomic_load_explicit(&p->n_strings,
+                                               memory_order_relaxed) + 1,
+                          memory_order_relaxed);
+    /* Release: publishes the record above. Paired with the acquire of
+     * strings_used in reader_snapshot.c load_published(). */
+    atomic_store_explicit(&p->strings_used, a->strings_used,
+                          memory_order_release);
+    *sid = (uint32_t)at;
+    return 0;
+}
+
+int
+pytm_arena_intern_string(struct pytm_arena *a, const char *s, size_t len,
+                         uint32_t *sid)
+{
+    if (!a || !sid || (!s && len))
+        return PYTM_E_INVAL;
+    pthread_mutex_lock(&a->lock);
+    int rc = intern_string_locked(a, s ? s : "", len, sid);
+    refresh_memory(a);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+static int
+intern_frame_locked(struct pytm_arena *a, uint32_t filename, uint32_t lineno,
+                    uint32_t *frame_id)
+{
+    if (!string_is_record(a, filename))
+        return PYTM_E_INVAL;
+    uint32_t hash = mix64(((uint64_t)filename << 32) | lineno);
+    struct arena_table *t = &a->frame_tab;
+    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask) {
+        const struct pytm_arena_frame *f = &a->frames[t->slots[i].id1 - 1];
+        if (t->slots[i].hash == hash && f->filename == filename
+            && f->lineno == lineno) {
+            *frame_id = t->slots[i].id1 - 1;
+            return 0;
+        }
+    }
+    if (a->frames_used >= a->frames_cap)
+        return PYTM_E_FULL;
+    int rc = table_reserve(a, t);
+    if (rc != 0)
+        return rc;
+    uint32_t id = (uint32_t)a->frames_used;
+    a->frames[id].filename = filename;
+    a->frames[id].lineno = lineno;
+    a->frames_used++;
+    table_put(t, hash, id);
+    /* Release: publishes frames[id]. Paired with the acquire of
+     * frames_used in reader_snapshot.c load_published(). */
+    atomic_store_explicit(&a->h->published.frames_used, a->frames_used,
+                          memory_order_release);
+    *frame_id = id;
+    return 0;
+}
+
+int
+pytm_arena_intern_frame(struct pytm_arena *a, uint32_t filename_sid,
+                        uint32_t lineno, uint32_t *frame_id)
+{
+    if (!a || !frame_id)
+        return PYTM_E_INVAL;
+    pthread_mutex_lock(&a->lock);
+    int rc = intern_frame_locked(a, filename_sid, lineno, frame_id);
+    refresh_memory(a);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+static uint32_t
+hash_tb(const uint32_t *ids, uint32_t nframe, uint32_t total)
+{
+    return hash_bytes(ids, (size_t)nframe * sizeof *ids,
+                      ((uint64_t)nframe << 32) | total);
+}
+
+static int
+intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
+                 uint32_t total, uint32_t *tb_id)
+{
+    for (uint32_t k = 0; k < nframe; k++)
+        if (ids[k] >= a->frames_used)
+            return PYTM_E_INVAL;
+    uint32_t hash = hash_tb(ids, nframe, total);
+    struct arena_table *t = &a->tb_tab;
+    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask) {
+        const struct pytm_arena_tb *tb = &a->tbs[t->slots[i].id1 - 1];
+        if (t->slots[i].hash == hash && tb->nframe == nframe
+            && tb->total_nframe == total
+            && (nframe == 0
+                || memcmp(&a->frame_ids[tb->frames_at], ids,
+                          (size_t)nframe * sizeof *ids) == 0)) {
+            *tb_id = t->slots[i].id1 - 1;
+            return 0;
+        }
+    }
+    if (a->tbs_used >= a->tbs_cap || nframe > a->frame_ids_cap - a->frame_ids_used)
+        return PYTM_E_FULL;
+    int rc = table_reserve(a, t);
+    if (rc != 0)
+        return rc;
+    struct pytm_arena_published *p = &a->h->published;
+    uint32_t at = (uint32_t)a->frame_ids_used;
+    if (nframe) {
+        memcpy(&a->frame_ids[at], ids, (size_t)nframe * sizeof *ids);
+        a->frame_ids_used += nframe;
+        /* Release: publishes the frame list. Paired with the acquire of
+         * frame_ids_used in reader_snapshot.c load_published(). */
+        atomic_store_explicit(&p->frame_ids_used, a->frame_ids_used,
+                              memory_order_release);
+    }
+    uint32_t id = (uint32_t)a->tbs_used;
+    struct pytm_arena_tb *tb = &a->tbs[id];
+    tb->frames_at = at;
+    tb->nframe = (uint16_t)nframe;
+    tb->flags = 0;
+    tb->total_nframe = total;
+    tb->hash = hash;
+    atomic_store_explicit(&tb->size, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->count, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->samples, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_size, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_count, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_samples, 0, memory_order_relaxed);
+    a->tbs_used++;
+    table_put(t, hash, id);
+    /* Release: publishes tbs[id] (and, transitively, the frames and
+     * strings it names). Paired with the acquire of tracebacks_used in
+     * reader_snapshot.c load_published() and in pytm_arena_tb_count(). */
+    atomic_store_explicit(&p->tracebacks_used, a->tbs_used,
+                          memory_order_release);
+    *tb_id = id;
+    return 0;
+}
+
+int
+pytm_arena_intern_traceback(struct pytm_arena *a, const uint32_t *frame_ids,
+                            uint32_t nframe, uint32_t total_nframe,
+                            uint32_t *tb_id)
+{
+    if (!a || !tb_id || nframe > UINT16_MAX || (nframe && !frame_ids))
+        return PYTM_E_INVAL;
+    pthread_mutex_lock(&a->lock);
+    int rc = intern_tb_locked(a, frame_ids, nframe, total_nframe, tb_id);
+    refresh_memory(a);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+uint32_t
+pytm_arena_tb_count(struct pytm_arena *a)
+{
+    /* Acquire: paired with the release in intern_tb_locked, so that the
+     * caller may read every tb below the count. */
+    return (uint32_t)atomic_load_explicit(&a->h->published.tracebacks_used,
+                                          memory_order_acquire);
+}
+
+struct pytm_arena_tb *
+pytm_arena_tbs(struct pytm_arena *a)
+{
+    return a->tbs;
+}
+
+uint64_t
+pytm_arena_memory_usage(const struct pytm_arena *a)
+{
+    const struct pytm_arena_published *p = &a->h->published;
+    uint64_t hwm = atomic_load_explicit(&p->threads_hwm, memory_order_relaxed);
+    return atomic_load_explicit(&a->private_bytes, memory_order_relaxed)
+           + sizeof(struct pytm_arena_header)
+           + hwm * sizeof(struct pytm_arena_thread)
+           + atomic_load_explicit(&p->strings_used, memory_order_relaxed)
+           + atomic_load_explicit(&p->frames_used, memory_order_relaxed)
+                 * sizeof(struct pytm_arena_frame)
+           + atomic_load_explicit(&p->frame_ids_used, memory_order_relaxed)
+                 * sizeof(uint32_t)
+           + atomic_load_explicit(&p->tracebacks_used, memory_order_relaxed)
+                 * sizeof(struct pytm_arena_tb);
+}

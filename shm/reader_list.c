@@ -1,0 +1,163 @@
+/* shm/reader_list.c: finding arenas in a directory, removing dead ones.
+ *
+ * Only names of the form pytm-<pid> and pytm-<pid>-<1..9> are looked at,
+ * and every candidate goes through pytm_reader_open_path (O_NOFOLLOW,
+ * regular file, owner check, full header validation), so --list never
+ * shows, and clean never touches, anything that is not a valid arena.
+ *
+ * Clean removes an arena only when (a) its file belongs to our effective
+ * uid (even when we are root: another user's arena is theirs to clean),
+ * and (b) its process is gone (kill() says ESRCH, or the PID now belongs
+ * to a process with another start time). The unlink re-checks, via
+ * fstatat on the name, that the name still denotes the inode we
+ * validated.
+ */
+#include "reader.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pytm_error.h"
+#include "reader_internal.h"
+
+/* True for "pytm-<digits>" or "pytm-<digits>-<1..9>". */
+static bool
+arena_name(const char *name)
+{
+    size_t plen = strlen(PYTM_ARENA_NAME_PREFIX);
+    if (strncmp(name, PYTM_ARENA_NAME_PREFIX, plen) != 0)
+        return false;
+    const char *p = name + plen;
+    size_t digits = 0;
+    while (p[digits] >= '0' && p[digits] <= '9')
+        digits++;
+    if (digits == 0 || digits > 10)
+        return false;
+    p += digits;
+    if (*p == '\0')
+        return true;
+    return p[0] == '-' && p[1] >= '1' && p[1] <= '9' && p[2] == '\0';
+}
+
+static int
+dir_error(int err)
+{
+    return err == ENOENT || err == ENOTDIR ? PYTM_E_NOENT
+           : err == EACCES                  ? PYTM_E_PERM
+                                            : PYTM_E_IO;
+}
+
+static void
+fill_entry(struct pytm_reader_entry *e, struct pytm_reader *r)
+{
+    memset(e, 0, sizeof *e);
+    snprintf(e->path, sizeof e->path, "%s", pytm_reader_path(r));
+    e->pid = r->id.pid;
+    e->uid = r->id.uid;
+    e->arena_size = r->id.arena_size;
+    e->start_realtime_ns = r->id.start_realtime_ns;
+    if (pytm_reader_check_size_(r) == 0)
+        e->stop_realtime_ns = atomic_load_explicit(
+            &pytm_reader_live_header_(r)->stop_realtime_ns,
+            memory_order_relaxed);
+    e->liveness = pytm_reader_liveness(r);
+    memcpy(e->cmdline, r->id.cmdline, sizeof e->cmdline);
+    e->cmdline[sizeof e->cmdline - 1] = '\0';
+}
+
+int
+pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
+                 size_t *n)
+{
+    if (!out || !n)
+        return PYTM_E_INVAL;
+    *out = NULL;
+    *n = 0;
+    const char *dir = shm_dir ? shm_dir : "/dev/shm";
+    DIR *d = opendir(dir);
+    if (!d)
+        return dir_error(errno);
+    struct pytm_reader_entry *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = 0;
+    struct dirent *de;
+    char path[PATH_MAX];
+    while ((de = readdir(d)) != NULL) {
+        if (!arena_name(de->d_name))
+            continue;
+        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (k < 0 || (size_t)k >= sizeof v->path)
+            continue; /* would not fit an entry's path */
+        struct pytm_reader *r;
+        if (pytm_reader_open_path(path, &r) != 0)
+            continue;
+        if (len == cap) {
+            size_t ncap = cap ? cap * 2 : 8;
+            struct pytm_reader_entry *nv = realloc(v, ncap * sizeof *nv);
+            if (!nv) {
+                pytm_reader_close(r);
+                rc = PYTM_E_NOMEM;
+                break;
+            }
+            v = nv;
+            cap = ncap;
+        }
+        fill_entry(&v[len++], r);
+        pytm_reader_close(r);
+    }
+    closedir(d);
+    if (rc != 0) {
+        free(v);
+        return rc;
+    }
+    *out = v;
+    *n = len;
+    return 0;
+}
+
+/* Unlinks `name` in dirfd if it still is the file r validated. */
+static bool
+remove_if_same(int dirfd, const char *name, const struct pytm_reader *r)
+{
+    struct stat st;
+    if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
+        return false;
+    if (st.st_dev != r->dev || st.st_ino != r->ino || st.st_uid != geteuid())
+        return false;
+    return unlinkat(dirfd, name, 0) == 0;
+}
+
+int
+pytm_reader_clean(const char *shm_dir)
+{
+    const char *dir = shm_dir ? shm_dir : "/dev/shm";
+    DIR *d = opendir(dir);
+    if (!d)
+        return dir_error(errno);
+    int removed = 0;
+    struct dirent *de;
+    char path[PATH_MAX];
+    while ((de = readdir(d)) != NULL) {
+        if (!arena_name(de->d_name))
+            continue;
+        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (k < 0 || (size_t)k >= sizeof path)
+            continue;
+        struct pytm_reader *r;
+        if (pytm_reader_open_path(path, &r) != 0)
+            continue; /* not a valid arena of ours: leave it alone */
+        if (r->owner == geteuid()
+            && !pytm_reader_pid_alive_(r->id.pid, r->id.proc_start_ticks)
+            && remove_if_same(dirfd(d), de->d_name, r))
+            removed++;
+        pytm_reader_close(r);
+    }
+    closedir(d);
+    return removed;
+}
