@@ -6,8 +6,10 @@
  *
  * Readers treat every dump as hostile: every count has a hard cap and
  * must also fit the bytes actually present, no allocation is sized by an
- * unchecked value (the largest is bounded by PYTM_DUMP_MAX_RATIO times
- * the bytes of the input), and nothing is read outside the input. A
+ * unchecked value (each section's decompressed size is bounded by
+ * PYTM_DUMP_MAX_RATIO times its stored bytes, and the largest decoder
+ * array is about 8 bytes per decompressed byte, so memory stays linear
+ * in the input), and nothing is read outside the input. A
  * decoded snapshot always passes pytm_snap_validate.
  *
  * Thread safety: every function is reentrant; different threads may

@@ -17,7 +17,7 @@
  *     est_count   00 | 00               zigzag(est_count - 1)
  *     tb          06 | 00               zigzag(tb - previous tb)
  *     domain      00 | 00               varint
- *   = 13 bytes raw for 2 traces; about 3 bytes/trace once compressed.
+ *   = 12 bytes raw for 2 traces; about 3 bytes/trace once compressed.
  */
 #include "dump.h"
 

@@ -62,11 +62,15 @@ fill_entry(struct pytm_reader_entry *e, struct pytm_reader *r)
     e->uid = r->id.uid;
     e->arena_size = r->id.arena_size;
     e->start_realtime_ns = r->id.start_realtime_ns;
+    /* Liveness first: its acquire load of `state` pairs with the
+     * writer's release store in pytm_arena_close(), which follows the
+     * store of stop_realtime_ns, so a STOPPED/EXITED state implies the
+     * stop time is visible here. */
+    e->liveness = pytm_reader_liveness(r);
     if (pytm_reader_check_size_(r) == 0)
         e->stop_realtime_ns = atomic_load_explicit(
             &pytm_reader_live_header_(r)->stop_realtime_ns,
             memory_order_relaxed);
-    e->liveness = pytm_reader_liveness(r);
     memcpy(e->cmdline, r->id.cmdline, sizeof e->cmdline);
     e->cmdline[sizeof e->cmdline - 1] = '\0';
 }
