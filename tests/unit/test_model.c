@@ -1,0 +1,553 @@
+/* Unit tests for tui/model: grouping by each key, tracebacks that
+ * differ only by total_nframe merging, nframe 0 as ("<unknown>", 0),
+ * cumulative sums with tracemalloc's duplicate-frame rule, diff against
+ * a baseline built from a snapshot with a different string order
+ * (joined, added and removed rows), every sort column both ways,
+ * tracemalloc's key order (tracebacks compare oldest frame first), and
+ * the filename filter. Snapshots are built by hand with the snap
+ * builders; expected figures are worked out in the comments.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "shm/pytm_error.h"
+#include "shm/snap.h"
+#include "tui/model.h"
+
+/* A frame for the builder: file and line. */
+struct fr {
+    const char *file;
+    uint32_t line;
+};
+
+struct fixture {
+    struct pytm_snap cur;  /* "current" snapshot */
+    struct pytm_snap base; /* baseline, strings interned in another order */
+    struct pytm_model_table t;
+    struct pytm_model_table tb; /* base table */
+};
+
+/* String index of `str` in s, added when missing. */
+static uint32_t
+intern(struct pytm_snap *s, const char *str)
+{
+    for (uint32_t i = 0; i < s->n_strings; i++)
+        if (strcmp(pytm_snap_string(s, i), str) == 0)
+            return i;
+    uint32_t idx;
+    assert_int_equal(pytm_snap_add_string(s, str, strlen(str), &idx), 0);
+    return idx;
+}
+
+/* Adds a traceback of n frames (most recent first) with live figures. */
+static uint32_t
+add_tb(struct pytm_snap *s, const struct fr *frames, uint32_t n,
+       uint32_t total, int64_t size, int64_t count)
+{
+    uint32_t ids[16], idx;
+    assert_true(n <= 16);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t str = intern(s, frames[k].file);
+        assert_int_equal(pytm_snap_add_frame(s, str, frames[k].line, &ids[k]), 0);
+    }
+    assert_int_equal(pytm_snap_add_tb(s, ids, n, total, &idx), 0);
+    s->tbs[idx].size = size;
+    s->tbs[idx].count = count;
+    s->tbs[idx].samples = count;
+    return idx;
+}
+
+/* cur:
+ *   T0 [a.py:1, main.py:10]  size 100 count 2
+ *   T1 [a.py:1, main.py:20]  size  50 count 1
+ *   T2 [b.py:5]              size 300 count 3
+ *   T3 [a.py:2, main.py:10]  size  10 count 1
+ *   T4 []                    size   7 count 1   -> ("<unknown>", 0)
+ *   T5 [c.py:9]              size   0 count 0   (all freed: no row)
+ */
+static void
+build_cur(struct pytm_snap *s)
+{
+    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 2, 100, 2);
+    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 20}}, 2, 2, 50, 1);
+    add_tb(s, (struct fr[]){{"b.py", 5}}, 1, 1, 300, 3);
+    add_tb(s, (struct fr[]){{"a.py", 2}, {"main.py", 10}}, 2, 2, 10, 1);
+    add_tb(s, NULL, 0, 0, 7, 1);
+    add_tb(s, (struct fr[]){{"c.py", 9}}, 1, 1, 0, 0);
+    assert_int_equal(pytm_snap_validate(s), 0);
+}
+
+/* base (strings interned in reverse order so indices differ):
+ *   [z.py:3]   size 40 count 4      (only in base: removed)
+ *   [b.py:5]   size 100 count 1     (b.py:5 grows by 200 / 2)
+ *   [a.py:1, main.py:10] size 100 count 2   (unchanged)
+ */
+static void
+build_base(struct pytm_snap *s)
+{
+    intern(s, "z.py");
+    intern(s, "main.py");
+    intern(s, "b.py");
+    intern(s, "a.py");
+    add_tb(s, (struct fr[]){{"z.py", 3}}, 1, 1, 40, 4);
+    add_tb(s, (struct fr[]){{"b.py", 5}}, 1, 1, 100, 1);
+    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 2, 100, 2);
+    assert_int_equal(pytm_snap_validate(s), 0);
+}
+
+static int
+setup(void **state)
+{
+    struct fixture *f = test_calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    pytm_snap_init(&f->cur);
+    pytm_snap_init(&f->base);
+    pytm_model_init(&f->t);
+    pytm_model_init(&f->tb);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    pytm_model_free(&f->t);
+    pytm_model_free(&f->tb);
+    pytm_snap_free(&f->cur);
+    pytm_snap_free(&f->base);
+    test_free(f);
+    return 0;
+}
+
+static void
+build(struct pytm_model_table *t, const struct pytm_snap *s,
+      enum pytm_model_group g, bool cum, const char *filter)
+{
+    struct pytm_model_opts o = {.group = g, .cumulative = cum, .filter = filter};
+    assert_int_equal(pytm_model_build(t, s, &o), 0);
+}
+
+/* The row with key (file, line), or NULL. */
+static const struct pytm_model_row *
+find(const struct pytm_model_table *t, const char *file, uint32_t line)
+{
+    for (size_t i = 0; i < t->n_rows; i++)
+        if (strcmp(t->rows[i].filename, file) == 0 && t->rows[i].lineno == line)
+            return &t->rows[i];
+    return NULL;
+}
+
+static void
+expect_row(const struct pytm_model_table *t, size_t i, const char *file,
+           uint32_t line, int64_t size, int64_t count)
+{
+    assert_true(i < t->n_rows);
+    assert_string_equal(t->rows[i].filename, file);
+    assert_int_equal(t->rows[i].lineno, line);
+    assert_int_equal(t->rows[i].size, size);
+    assert_int_equal(t->rows[i].count, count);
+}
+
+/* ---- grouping --------------------------------------------------------- */
+
+static void
+test_group_lineno(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, NULL);
+    /* statistics order: size desc */
+    assert_int_equal(f->t.n_rows, 4);
+    expect_row(&f->t, 0, "b.py", 5, 300, 3);
+    expect_row(&f->t, 1, "a.py", 1, 150, 3);
+    expect_row(&f->t, 2, "a.py", 2, 10, 1);
+    expect_row(&f->t, 3, "<unknown>", 0, 7, 1);
+    assert_int_equal(f->t.total_size, 467);
+    assert_int_equal(f->t.total_count, 8);
+    assert_int_equal(f->t.n_tbs, 5);
+    /* representative of a.py:1 is T0 (largest member), 2 tracebacks */
+    assert_int_equal(f->t.rows[1].tb, 0);
+    assert_int_equal(f->t.rows[1].n_tbs, 2);
+    assert_int_equal(f->t.rows[1].size_diff, 150);
+    assert_int_equal(f->t.rows[1].flags & PYTM_MODEL_ROW_BASE, 0);
+    assert_true(pytm_model_row_has_tb(&f->t, &f->t.rows[1], 1));
+    assert_false(pytm_model_row_has_tb(&f->t, &f->t.rows[1], 2));
+}
+
+static void
+test_group_filename(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build(&f->t, &f->cur, PYTM_MODEL_FILENAME, false, NULL);
+    assert_int_equal(f->t.n_rows, 3);
+    expect_row(&f->t, 0, "b.py", 0, 300, 3);
+    expect_row(&f->t, 1, "a.py", 0, 160, 4);
+    expect_row(&f->t, 2, "<unknown>", 0, 7, 1);
+    assert_int_equal(f->t.rows[1].n_tbs, 3);
+}
+
+static void
+test_group_traceback_merges_total_nframe(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    /* same frames as T0 but a deeper captured stack, and a third one
+     * with the frames in another order (a different key) */
+    add_tb(&f->cur, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 9, 1000, 5);
+    add_tb(&f->cur, (struct fr[]){{"main.py", 10}, {"a.py", 1}}, 2, 2, 1, 1);
+    build(&f->t, &f->cur, PYTM_MODEL_TRACEBACK, false, NULL);
+    /* T0+T6, T1, T2, T3, T4, T7 */
+    assert_int_equal(f->t.n_rows, 6);
+    const struct pytm_model_row *r = &f->t.rows[0];
+    assert_int_equal(r->size, 1100);
+    assert_int_equal(r->count, 7);
+    assert_int_equal(r->n_tbs, 2);
+    assert_int_equal(r->nframe, 2);
+    assert_int_equal(r->tb, 6);           /* the larger member */
+    assert_int_equal(r->total_nframe, 9); /* the representative's depth */
+    assert_string_equal(r->filename, "a.py"); /* most recent frame */
+    assert_int_equal(r->lineno, 1);
+    assert_true(pytm_model_row_has_tb(&f->t, r, 0));
+    assert_false(pytm_model_row_has_tb(&f->t, r, 7));
+    /* the "<unknown>" traceback has one frame */
+    const struct pytm_model_row *u = find(&f->t, "<unknown>", 0);
+    assert_non_null(u);
+    assert_int_equal(u->nframe, 1);
+    assert_int_equal(u->size, 7);
+}
+
+static void
+test_cumulative_lineno_duplicates(void **state)
+{
+    struct fixture *f = *state;
+    /* X [f.py:1, f.py:1, main.py:1] size 10 count 1: f.py:1 twice.
+     * Y [g.py:4, main.py:1]         size 5  count 2 */
+    add_tb(&f->cur, (struct fr[]){{"f.py", 1}, {"f.py", 1}, {"main.py", 1}},
+           3, 3, 10, 1);
+    add_tb(&f->cur, (struct fr[]){{"g.py", 4}, {"main.py", 1}}, 2, 2, 5, 2);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, true, NULL);
+    assert_int_equal(f->t.n_rows, 3);
+    expect_row(&f->t, 0, "f.py", 1, 20, 2);
+    expect_row(&f->t, 1, "main.py", 1, 15, 3);
+    expect_row(&f->t, 2, "g.py", 4, 5, 2);
+    /* totals are not the sum of rows */
+    assert_int_equal(f->t.total_size, 15);
+    assert_int_equal(f->t.rows[0].n_tbs, 1);
+    /* non-cumulative for contrast */
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, NULL);
+    assert_int_equal(f->t.n_rows, 2);
+    expect_row(&f->t, 0, "f.py", 1, 10, 1);
+}
+
+static void
+test_cumulative_filename_per_frame(void **state)
+{
+    struct fixture *f = *state;
+    /* X [f.py:1, f.py:2, main.py:1] size 10 count 1: f.py counted for
+     * both of its frames. Y [main.py:7, main.py:1] size 3 count 1. */
+    add_tb(&f->cur, (struct fr[]){{"f.py", 1}, {"f.py", 2}, {"main.py", 1}},
+           3, 3, 10, 1);
+    add_tb(&f->cur, (struct fr[]){{"main.py", 7}, {"main.py", 1}}, 2, 2, 3, 1);
+    build(&f->t, &f->cur, PYTM_MODEL_FILENAME, true, NULL);
+    assert_int_equal(f->t.n_rows, 2);
+    expect_row(&f->t, 0, "f.py", 0, 20, 2);
+    expect_row(&f->t, 1, "main.py", 0, 16, 3);
+    assert_true(pytm_model_row_has_tb(&f->t, &f->t.rows[0], 0));
+    assert_false(pytm_model_row_has_tb(&f->t, &f->t.rows[0], 1));
+}
+
+static void
+test_invalid_options(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    struct pytm_model_opts o = {.group = PYTM_MODEL_TRACEBACK, .cumulative = true};
+    assert_int_equal(pytm_model_build(&f->t, &f->cur, &o), PYTM_E_INVAL);
+    assert_int_equal(f->t.n_rows, 0);
+    o = (struct pytm_model_opts){.group = PYTM_MODEL_N_GROUPS};
+    assert_int_equal(pytm_model_build(&f->t, &f->cur, &o), PYTM_E_INVAL);
+    assert_int_equal(pytm_model_build(&f->t, NULL, &o), PYTM_E_INVAL);
+    assert_int_equal(pytm_model_sort(&f->t, PYTM_MODEL_N_SORTS, true),
+                     PYTM_E_INVAL);
+}
+
+/* ---- diff --------------------------------------------------------------- */
+
+static void
+test_diff_lineno(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build_base(&f->base);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, NULL);
+    build(&f->tb, &f->base, PYTM_MODEL_LINENO, false, NULL);
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+    assert_true(f->t.diffed);
+    assert_int_equal(f->t.base_total_size, 240);
+    assert_int_equal(f->t.n_rows, 5);
+    /* compare_to order: abs(size_diff), size, abs(count_diff), count, key */
+    const struct pytm_model_row *r = &f->t.rows[0];
+    assert_string_equal(r->filename, "b.py");
+    assert_int_equal(r->size, 300);
+    assert_int_equal(r->size_diff, 200);
+    assert_int_equal(r->count_diff, 2);
+    r = &f->t.rows[1]; /* a.py:1: 150 - 100 */
+    assert_string_equal(r->filename, "a.py");
+    assert_int_equal(r->lineno, 1);
+    assert_int_equal(r->size_diff, 50);
+    assert_int_equal(r->count_diff, 1);
+    r = &f->t.rows[2]; /* z.py:3 only in base */
+    assert_string_equal(r->filename, "z.py");
+    assert_int_equal(r->lineno, 3);
+    assert_int_equal(r->size, 0);
+    assert_int_equal(r->count, 0);
+    assert_int_equal(r->size_diff, -40);
+    assert_int_equal(r->count_diff, -4);
+    assert_true(r->flags & PYTM_MODEL_ROW_BASE);
+    assert_ptr_equal(pytm_model_row_snap(&f->t, r), &f->base);
+    assert_int_equal(r->tb, 0);
+    r = &f->t.rows[3]; /* a.py:2 new: diff == own figures */
+    assert_string_equal(r->filename, "a.py");
+    assert_int_equal(r->lineno, 2);
+    assert_int_equal(r->size_diff, 10);
+    assert_false(r->flags & PYTM_MODEL_ROW_BASE);
+    assert_string_equal(f->t.rows[4].filename, "<unknown>");
+    assert_int_equal(f->t.rows[4].size_diff, 7);
+    /* a second diff is refused */
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), PYTM_E_INVAL);
+}
+
+static void
+test_diff_traceback_and_mismatch(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build_base(&f->base);
+    build(&f->t, &f->cur, PYTM_MODEL_TRACEBACK, false, NULL);
+    build(&f->tb, &f->base, PYTM_MODEL_TRACEBACK, false, NULL);
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+    /* T0 joined with base's [a.py:1, main.py:10]: diff 0 */
+    int joined = 0;
+    for (size_t i = 0; i < f->t.n_rows; i++) {
+        const struct pytm_model_row *r = &f->t.rows[i];
+        if (strcmp(r->filename, "a.py") == 0 && r->lineno == 1 && r->size == 100) {
+            assert_int_equal(r->size_diff, 0);
+            assert_int_equal(r->count_diff, 0);
+            joined++;
+        }
+    }
+    assert_int_equal(joined, 1);
+    /* 6 current (T5 freed is absent) ... 5 current + z.py */
+    assert_int_equal(f->t.n_rows, 6);
+    /* tables grouped differently cannot be diffed */
+    build(&f->t, &f->cur, PYTM_MODEL_FILENAME, false, NULL);
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), PYTM_E_INVAL);
+}
+
+/* ---- sort --------------------------------------------------------------- */
+
+static int
+sgn(int64_t v)
+{
+    return (v > 0) - (v < 0);
+}
+
+static int64_t
+absv(int64_t v)
+{
+    return v < 0 ? -v : v;
+}
+
+/* Reference comparison of two rows for `sort` (ascending). */
+static int
+ref_cmp(const struct pytm_model_table *t, enum pytm_model_sort s,
+        const struct pytm_model_row *a, const struct pytm_model_row *b)
+{
+    int64_t ka[5] = {0}, kb[5] = {0};
+    int n = 0;
+    double da = a->count > 0 ? (double)a->size / (double)a->count : 0.0;
+    double db = b->count > 0 ? (double)b->size / (double)b->count : 0.0;
+    switch (s) {
+    case PYTM_MODEL_SORT_SIZE:
+        ka[0] = a->size, kb[0] = b->size, ka[1] = a->count, kb[1] = b->count, n = 2;
+        break;
+    case PYTM_MODEL_SORT_SIZE_DIFF:
+        ka[0] = a->size_diff, kb[0] = b->size_diff, ka[1] = a->size, kb[1] = b->size;
+        ka[2] = a->count_diff, kb[2] = b->count_diff, ka[3] = a->count,
+        kb[3] = b->count, n = 4;
+        break;
+    case PYTM_MODEL_SORT_COUNT:
+        ka[0] = a->count, kb[0] = b->count, ka[1] = a->size, kb[1] = b->size, n = 2;
+        break;
+    case PYTM_MODEL_SORT_COUNT_DIFF:
+        ka[0] = a->count_diff, kb[0] = b->count_diff, ka[1] = a->count,
+        kb[1] = b->count, ka[2] = a->size_diff, kb[2] = b->size_diff,
+        ka[3] = a->size, kb[3] = b->size, n = 4;
+        break;
+    case PYTM_MODEL_SORT_AVG:
+        if (da != db)
+            return da < db ? -1 : 1;
+        ka[0] = a->size, kb[0] = b->size, ka[1] = a->count, kb[1] = b->count, n = 2;
+        break;
+    case PYTM_MODEL_SORT_LOCATION:
+        break;
+    case PYTM_MODEL_SORT_COMPARE:
+        ka[0] = absv(a->size_diff), kb[0] = absv(b->size_diff), ka[1] = a->size,
+        kb[1] = b->size, ka[2] = absv(a->count_diff), kb[2] = absv(b->count_diff),
+        ka[3] = a->count, kb[3] = b->count, n = 4;
+        break;
+    default:
+        fail();
+    }
+    for (int i = 0; i < n; i++)
+        if (ka[i] != kb[i])
+            return ka[i] < kb[i] ? -1 : 1;
+    return sgn(pytm_model_key_cmp(t, a, b));
+}
+
+static void
+test_sort_every_column(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build_base(&f->base);
+    /* ties: same size/count at different lines to exercise the key */
+    add_tb(&f->cur, (struct fr[]){{"d.py", 3}}, 1, 1, 10, 1);
+    add_tb(&f->cur, (struct fr[]){{"d.py", 2}}, 1, 1, 10, 1);
+    add_tb(&f->cur, (struct fr[]){{"e.py", 1}}, 1, 1, 30, 1);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, NULL);
+    build(&f->tb, &f->base, PYTM_MODEL_LINENO, false, NULL);
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+    size_t n = f->t.n_rows;
+    assert_int_equal(n, 8);
+    for (int s = 0; s < PYTM_MODEL_N_SORTS; s++)
+        for (int desc = 0; desc < 2; desc++) {
+            assert_int_equal(pytm_model_sort(&f->t, (enum pytm_model_sort)s, desc), 0);
+            assert_int_equal(f->t.n_rows, n);
+            assert_int_equal(f->t.sort, s);
+            assert_int_equal(f->t.descending, desc);
+            for (size_t i = 1; i < n; i++) {
+                int c = ref_cmp(&f->t, (enum pytm_model_sort)s, &f->t.rows[i - 1],
+                                &f->t.rows[i]);
+                if (desc ? c <= 0 : c >= 0)
+                    print_error("sort %s desc=%d rows %zu/%zu out of order\n",
+                                pytm_model_sort_name((enum pytm_model_sort)s),
+                                desc, i - 1, i);
+                assert_true(desc ? c > 0 : c < 0);
+            }
+        }
+    /* a concrete check: size ascending starts with the removed z.py:3
+     * (size 0), location ascending is by (filename, line) */
+    assert_int_equal(pytm_model_sort(&f->t, PYTM_MODEL_SORT_SIZE, false), 0);
+    assert_string_equal(f->t.rows[0].filename, "z.py");
+    assert_int_equal(pytm_model_sort(&f->t, PYTM_MODEL_SORT_LOCATION, false), 0);
+    expect_row(&f->t, 0, "<unknown>", 0, 7, 1);
+    expect_row(&f->t, 1, "a.py", 1, 150, 3);
+    expect_row(&f->t, 2, "a.py", 2, 10, 1);
+    expect_row(&f->t, 4, "d.py", 2, 10, 1);
+    expect_row(&f->t, 5, "d.py", 3, 10, 1);
+    /* size desc ties (d.py:2 vs d.py:3, both 10/1, a.py:2 too): larger
+     * key first, as Python's sort(reverse=True) */
+    assert_int_equal(pytm_model_sort(&f->t, PYTM_MODEL_SORT_SIZE, true), 0);
+    size_t i = 0;
+    while (i < n && f->t.rows[i].size != 10)
+        i++;
+    expect_row(&f->t, i, "d.py", 3, 10, 1);
+    expect_row(&f->t, i + 1, "d.py", 2, 10, 1);
+    expect_row(&f->t, i + 2, "a.py", 2, 10, 1);
+}
+
+static void
+test_traceback_key_order_oldest_first(void **state)
+{
+    struct fixture *f = *state;
+    /* P = [z.py:1, a.py:1] -> _frames (a.py:1, z.py:1)
+     * Q = [a.py:2, b.py:1] -> _frames (b.py:1, a.py:2)
+     * R = [a.py:1]         -> _frames (a.py:1): a proper prefix of P
+     * Equal size and count: statistics() orders by key descending, so
+     * Q, P, R. (Most-recent-first order would give P first.) */
+    add_tb(&f->cur, (struct fr[]){{"z.py", 1}, {"a.py", 1}}, 2, 2, 8, 1);
+    add_tb(&f->cur, (struct fr[]){{"a.py", 2}, {"b.py", 1}}, 2, 2, 8, 1);
+    add_tb(&f->cur, (struct fr[]){{"a.py", 1}}, 1, 1, 8, 1);
+    build(&f->t, &f->cur, PYTM_MODEL_TRACEBACK, false, NULL);
+    assert_int_equal(f->t.n_rows, 3);
+    assert_int_equal(f->t.rows[0].tb, 1);
+    assert_int_equal(f->t.rows[1].tb, 0);
+    assert_int_equal(f->t.rows[2].tb, 2);
+    assert_true(pytm_model_key_cmp(&f->t, &f->t.rows[2], &f->t.rows[1]) < 0);
+    assert_true(pytm_model_key_cmp(&f->t, &f->t.rows[0], &f->t.rows[1]) > 0);
+    assert_int_equal(pytm_model_key_cmp(&f->t, &f->t.rows[0], &f->t.rows[0]), 0);
+}
+
+/* ---- filter and names --------------------------------------------------- */
+
+static void
+test_filter(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, "a.*");
+    assert_int_equal(f->t.n_rows, 2);
+    expect_row(&f->t, 0, "a.py", 1, 150, 3);
+    expect_row(&f->t, 1, "a.py", 2, 10, 1);
+    /* totals stay those of the whole snapshot (for "% of total") */
+    assert_int_equal(f->t.total_size, 467);
+    build(&f->t, &f->cur, PYTM_MODEL_FILENAME, false, "*b.py");
+    assert_int_equal(f->t.n_rows, 1);
+    expect_row(&f->t, 0, "b.py", 0, 300, 3);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, "nomatch");
+    assert_int_equal(f->t.n_rows, 0);
+    build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, ""); /* clears */
+    assert_int_equal(f->t.n_rows, 4);
+}
+
+static void
+test_names(void **state)
+{
+    (void)state;
+    enum pytm_model_group g;
+    enum pytm_model_sort s;
+    assert_int_equal(pytm_model_group_parse("traceback", &g), 0);
+    assert_int_equal(g, PYTM_MODEL_TRACEBACK);
+    assert_int_equal(pytm_model_group_parse("nope", &g), PYTM_E_INVAL);
+    assert_int_equal(pytm_model_sort_parse("count_diff", &s), 0);
+    assert_int_equal(s, PYTM_MODEL_SORT_COUNT_DIFF);
+    assert_string_equal(pytm_model_sort_title(PYTM_MODEL_SORT_SIZE_DIFF), "Size Diff");
+    assert_string_equal(pytm_model_group_name(PYTM_MODEL_N_GROUPS), "?");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_group_lineno, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_filename, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_group_traceback_merges_total_nframe,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cumulative_lineno_duplicates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_cumulative_filename_per_frame, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_invalid_options, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diff_lineno, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_diff_traceback_and_mismatch, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_sort_every_column, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_traceback_key_order_oldest_first,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_names, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

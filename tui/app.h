@@ -1,0 +1,88 @@
+/* tui/app: pytmtop's state (options, source, model tables, view state)
+ * and the curses-free operations on it: rebuilding the rows after a
+ * refresh or a key, the baseline, the dump command. The views
+ * (screen.c, detail.c, keys.c) read and change this state; only the
+ * main loop (loop.c) owns its lifetime.
+ */
+#ifndef PYTM_TUI_APP_H
+#define PYTM_TUI_APP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "model.h"
+#include "source.h"
+#include "sparkline.h"
+
+struct pytm_app_opts {
+    int64_t pid;               /* -p */
+    const char *file;          /* FILE.pytm (or NEW in a diff) */
+    const char *base_file;     /* OLD.pytm of `pytmtop OLD NEW` */
+    char **spawn_argv;         /* after --: python script.py ... */
+    double delay;              /* -d seconds */
+    long iterations;           /* --iterations N, 0 = forever */
+    bool once, json, list, clean;
+    long limit;                /* --limit (once), 0 = all */
+    enum pytm_model_group group;
+    bool cumulative;
+};
+
+struct pytm_app {
+    struct pytm_app_opts opt;
+    struct pytm_source src;
+    pid_t child;               /* spawned child, or 0 */
+
+    /* model: current table, and the baseline (a copy of a snapshot) */
+    struct pytm_model_table table;
+    struct pytm_model_table base_table;
+    struct pytm_snap base;     /* owned copy, valid when has_base */
+    bool has_base;
+    uint64_t base_taken_ns;    /* when the baseline was taken */
+    int model_err;
+
+    /* view state */
+    enum pytm_model_group group;
+    bool cumulative;
+    bool show_diff;            /* d: diff columns (needs a baseline) */
+    enum pytm_model_sort sort; /* < > */
+    bool descending;           /* I */
+    char filter[128];          /* / */
+    bool paused;               /* space */
+    double delay;              /* + - */
+    size_t sel, top;           /* selection and first visible row */
+    bool detail;               /* Enter */
+    size_t detail_top;
+    bool help;                 /* ? */
+    char status[256];          /* one-line message */
+    struct pytm_sparkline spark; /* traced memory over the session */
+};
+
+/* Regroups, diffs (when a baseline is set) and sorts src.snap into
+ * app->table with the current view state. Keeps the selection in range.
+ * Returns 0 or a PYTM_E_* (then the table is empty; also model_err). */
+int pytm_app_rebuild(struct pytm_app *app);
+
+/* b: the current snapshot becomes the baseline. 0 or PYTM_E_NOMEM. */
+int pytm_app_set_baseline(struct pytm_app *app);
+
+/* s: writes src.snap to pytm-<pid>-<YYYYmmdd-HHMMSS>.pytm in the cwd and
+ * puts the path (or the error) into app->status. Returns 0 or PYTM_E_*. */
+int pytm_app_dump(struct pytm_app *app);
+
+/* Frees everything the app owns (source, tables, baseline). */
+void pytm_app_done(struct pytm_app *app);
+
+/* Formats n bytes as "12.3 MiB" (sign kept when `sign`). */
+void pytm_fmt_size(char *buf, size_t len, int64_t n, bool sign);
+
+/* Copies s into buf of `width` display columns, shortened from the left
+ * with "…" when longer. Returns buf. */
+char *pytm_fmt_left_trunc(char *buf, size_t len, const char *s, int width);
+
+/* Location text of a row: "file:line", "file", or (TRACEBACK) "file:line
+ * (+N frames)". */
+void pytm_fmt_location(char *buf, size_t len, const struct pytm_model_table *t,
+                       const struct pytm_model_row *r);
+
+#endif /* PYTM_TUI_APP_H */

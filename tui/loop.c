@@ -1,0 +1,108 @@
+/* tui/loop: refresh on a getch timeout; key handlers return reaction
+ * flags and the loop decides what to refresh, rebuild and redraw. */
+#include "loop.h"
+
+#include <curses.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "pytm_error.h"
+#include "spawn.h"
+#include "term.h"
+#include "view.h"
+
+void
+pytm_loop_refresh(struct pytm_app *app)
+{
+    bool was_exited = app->src.exited;
+    if (app->child > 0 && !app->src.exited && pytm_spawn_exited(app->child)) {
+        /* freeze on the last snapshot taken while it was alive */
+        app->src.exited = true;
+        app->src.snap.meta.flags |= PYTM_SNAP_EXITED;
+        app->child = 0;
+    } else {
+        int err = pytm_source_refresh(&app->src);
+        if (err)
+            snprintf(app->status, sizeof app->status, "read failed (%s): showing the "
+                     "previous data", pytm_strerror(err));
+    }
+    if (app->src.exited && !was_exited)
+        snprintf(app->status, sizeof app->status,
+                 "the process has exited: showing its last data (s saves it)");
+    if (!app->src.exited)
+        pytm_sparkline_push(&app->spark, app->src.snap.totals.traced_current);
+}
+
+static double
+mono(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void
+draw(struct pytm_app *app)
+{
+    if (app->help)
+        pytm_keys_draw_help();
+    else if (app->detail)
+        pytm_detail_draw(app);
+    else
+        pytm_screen_draw(app);
+}
+
+int
+pytm_loop_run(struct pytm_app *app)
+{
+    if (pytm_term_start() != 0)
+        return 1;
+    pytm_sparkline_push(&app->spark, app->src.snap.totals.traced_current);
+    pytm_app_rebuild(app);
+    long refreshes = 0;
+    char shown[sizeof app->status] = ""; /* status line and when it was set */
+    double shown_at = 0;
+    double next = mono() + app->delay;
+    bool quit = false;
+    while (!quit) {
+        /* a status message stays 5 s; "exited" stays while exited */
+        if (strcmp(shown, app->status) != 0) {
+            memcpy(shown, app->status, sizeof shown);
+            shown_at = mono();
+        } else if (app->status[0] && !app->src.exited && mono() - shown_at > 5.0) {
+            app->status[0] = shown[0] = '\0';
+        }
+        draw(app);
+        if (app->opt.iterations > 0 && refreshes >= app->opt.iterations)
+            break;
+        int wait_ms = (int)((next - mono()) * 1000.0);
+        timeout(wait_ms > 0 ? wait_ms : 0);
+        int ch = getch();
+        unsigned react = PYTM_REACT_NONE;
+        if (ch == ERR) {
+            next = mono() + app->delay;
+            refreshes++;
+            if (!app->paused)
+                react = PYTM_REACT_REFRESH;
+        } else if (ch == KEY_RESIZE) {
+            react = PYTM_REACT_REDRAW;
+        } else if (app->help) {
+            app->help = false;
+            react = PYTM_REACT_REDRAW;
+        } else if (app->detail) {
+            react = pytm_detail_key(app, ch);
+        } else {
+            react = pytm_keys_handle(app, ch);
+        }
+        if (react & PYTM_REACT_QUIT)
+            quit = true;
+        if (react & PYTM_REACT_REFRESH)
+            pytm_loop_refresh(app);
+        if (react & (PYTM_REACT_REFRESH | PYTM_REACT_REBUILD))
+            pytm_app_rebuild(app);
+    }
+    pytm_detail_close();
+    pytm_term_stop();
+    return 0;
+}

@@ -1,0 +1,141 @@
+/* tui/once: --once table and --json output. */
+#include "once.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pytm_error.h"
+#include "snap.h"
+
+/* Writes s as a JSON string (quotes included). Control bytes and
+ * invalid UTF-8 lead bytes are escaped as \u00XX. */
+static void
+json_str(FILE *out, const char *s)
+{
+    fputc('"', out);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(out, "\\%c", *p);
+        else if (*p < 0x20)
+            fprintf(out, "\\u%04x", *p);
+        else
+            fputc(*p, out);
+    }
+    fputc('"', out);
+}
+
+static void
+json_frames(FILE *out, const struct pytm_model_table *t,
+            const struct pytm_model_row *r)
+{
+    const struct pytm_snap *s = pytm_model_row_snap(t, r);
+    const struct pytm_snap_tb *tb = &s->tbs[r->tb];
+    fputs(", \"frames\": [", out);
+    if (tb->nframe == 0)
+        fputs("{\"filename\": \"<unknown>\", \"lineno\": 0}", out);
+    for (uint32_t k = 0; k < tb->nframe; k++) {
+        const struct pytm_snap_frame *f = &s->frames[s->frame_ids[tb->frames_at + k]];
+        fputs(k ? ", {\"filename\": " : "{\"filename\": ", out);
+        json_str(out, pytm_snap_string(s, f->filename));
+        fprintf(out, ", \"lineno\": %" PRIu32 "}", f->lineno);
+    }
+    fprintf(out, "], \"total_nframe\": %" PRIu32, tb->total_nframe);
+}
+
+static size_t
+n_out(const struct pytm_app *app)
+{
+    size_t n = app->table.n_rows;
+    if (app->opt.limit > 0 && (size_t)app->opt.limit < n)
+        n = (size_t)app->opt.limit;
+    return n;
+}
+
+static void
+print_json(const struct pytm_app *app, FILE *out)
+{
+    const struct pytm_snap *s = &app->src.snap;
+    const struct pytm_model_table *t = &app->table;
+    fprintf(out, "{\"pid\": %" PRId64 ", \"cmdline\": ", s->meta.pid);
+    json_str(out, s->meta.cmdline ? s->meta.cmdline : "");
+    fprintf(out,
+            ", \"sample_interval\": %" PRIu64 ", \"exact\": %s, \"exited\": %s"
+            ", \"traced_current\": %" PRId64 ", \"traced_peak\": %" PRId64
+            ", \"n_samples\": %" PRIu64 ", \"n_dropped\": %" PRIu64
+            ", \"n_tracebacks\": %" PRIu32 ", \"total_size\": %" PRId64
+            ", \"total_count\": %" PRId64 ", \"group\": \"%s\""
+            ", \"cumulative\": %s, \"diff\": %s, \"rows\": [",
+            s->meta.sample_interval, s->meta.sample_interval == 1 ? "true" : "false",
+            (s->meta.flags & PYTM_SNAP_EXITED) || app->src.exited ? "true" : "false",
+            s->totals.traced_current, s->totals.traced_peak, s->totals.n_samples,
+            s->totals.n_dropped, t->n_tbs, t->total_size, t->total_count,
+            pytm_model_group_name(t->group), t->cumulative ? "true" : "false",
+            t->diffed ? "true" : "false");
+    size_t n = n_out(app);
+    for (size_t i = 0; i < n; i++) {
+        const struct pytm_model_row *r = &t->rows[i];
+        fputs(i ? ",\n  {\"filename\": " : "\n  {\"filename\": ", out);
+        json_str(out, r->filename);
+        fprintf(out,
+                ", \"lineno\": %" PRIu32 ", \"size\": %" PRId64 ", \"count\": %" PRId64
+                ", \"samples\": %" PRId64 ", \"size_diff\": %" PRId64
+                ", \"count_diff\": %" PRId64 ", \"n_tracebacks\": %" PRIu32,
+                r->lineno, r->size, r->count, r->samples, r->size_diff,
+                r->count_diff, r->n_tbs);
+        if (t->group == PYTM_MODEL_TRACEBACK)
+            json_frames(out, t, r);
+        fputc('}', out);
+    }
+    fputs("]}\n", out);
+}
+
+static void
+print_text(const struct pytm_app *app, FILE *out)
+{
+    const struct pytm_snap *s = &app->src.snap;
+    const struct pytm_model_table *t = &app->table;
+    bool est = s->meta.sample_interval != 1;
+    char cur[32], peak[32], a[32], b[32], c[32], loc[1024];
+    pytm_fmt_size(cur, sizeof cur, s->totals.traced_current, false);
+    pytm_fmt_size(peak, sizeof peak, s->totals.traced_peak, false);
+    fprintf(out, "pid %" PRId64 "  %s%s\ntraced %s%s  peak %s%s  interval %" PRIu64
+                 "  tracebacks %" PRIu32 "  group %s%s%s\n",
+            s->meta.pid, s->meta.cmdline ? s->meta.cmdline : "",
+            app->src.exited ? "  (exited)" : "", est ? "~" : "", cur,
+            est ? "~" : "", peak, s->meta.sample_interval, t->n_tbs,
+            pytm_model_group_name(t->group), t->cumulative ? " cumulative" : "",
+            t->diffed ? " diff" : "");
+    if (t->diffed)
+        fprintf(out, "%12s %12s %9s %10s %10s %6s  %s\n", "Size", "Size Diff",
+                "Count", "Count Diff", "Avg size", "%", "Location");
+    else
+        fprintf(out, "%12s %9s %10s %6s  %s\n", "Size", "Count", "Avg size", "%",
+                "Location");
+    size_t n = n_out(app);
+    for (size_t i = 0; i < n; i++) {
+        const struct pytm_model_row *r = &t->rows[i];
+        pytm_fmt_size(a, sizeof a, r->size, false);
+        pytm_fmt_size(b, sizeof b, r->size_diff, true);
+        pytm_fmt_size(c, sizeof c, r->count > 0 ? r->size / r->count : 0, false);
+        double pct = t->total_size > 0 ? 100.0 * (double)r->size / (double)t->total_size
+                                       : 0.0;
+        pytm_fmt_location(loc, sizeof loc, t, r);
+        if (t->diffed)
+            fprintf(out, "%12s %12s %9" PRId64 " %+10" PRId64 " %10s %5.1f%%  %s\n",
+                    a, b, r->count, r->count_diff, c, pct, loc);
+        else
+            fprintf(out, "%12s %9" PRId64 " %10s %5.1f%%  %s\n", a, r->count, c,
+                    pct, loc);
+    }
+}
+
+int
+pytm_once_print(const struct pytm_app *app, FILE *out)
+{
+    if (app->opt.json)
+        print_json(app, out);
+    else
+        print_text(app, out);
+    return fflush(out) == 0 && !ferror(out) ? 0 : PYTM_E_IO;
+}

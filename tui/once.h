@@ -1,0 +1,19 @@
+/* tui/once: `--once` output, a plain table or (--json) one JSON object,
+ * of app->table as built by pytm_app_rebuild. Curses-free. */
+#ifndef PYTM_TUI_ONCE_H
+#define PYTM_TUI_ONCE_H
+
+#include <stdio.h>
+
+#include "app.h"
+
+/* Prints the table (at most app->opt.limit rows when > 0) to out.
+ * JSON object: pid, cmdline, sample_interval, exact, exited,
+ * traced_current, traced_peak, n_samples, n_dropped, n_tracebacks,
+ * total_size, total_count, group, cumulative, diff, rows[] of
+ * {filename, lineno, size, count, samples, size_diff, count_diff,
+ * n_tracebacks, frames[] (most recent first; TRACEBACK only)}.
+ * Returns 0, or PYTM_E_IO when writing failed. */
+int pytm_once_print(const struct pytm_app *app, FILE *out);
+
+#endif /* PYTM_TUI_ONCE_H */

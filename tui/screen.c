@@ -1,0 +1,239 @@
+/* tui/screen: header, table and footer of the main view. */
+#include "view.h"
+
+#include <curses.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "snap.h"
+#include "term.h"
+
+#define HEADER_LINES 5 /* 4 header lines + the status line */
+#define MIN_COLS 60
+#define MIN_LINES 10
+
+int
+pytm_screen_page(void)
+{
+    int n = LINES - HEADER_LINES - 2; /* column titles + footer */
+    return n > 0 ? n : 0;
+}
+
+static uint64_t
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void
+fmt_dur(char *buf, size_t len, uint64_t ns)
+{
+    uint64_t s = ns / 1000000000u;
+    if (s < 3600)
+        snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
+    else
+        snprintf(buf, len, "%" PRIu64 ":%02" PRIu64 ":%02" PRIu64, s / 3600,
+                 s / 60 % 60, s % 60);
+}
+
+static void
+draw_header(struct pytm_app *app)
+{
+    const struct pytm_snap *s = &app->src.snap;
+    bool est = s->meta.sample_interval != 1;
+    char a[32], b[32], c[32], up[32], line[512];
+    uint64_t end = app->src.exited && s->meta.taken_realtime_ns
+                       ? s->meta.taken_realtime_ns : now_ns();
+    fmt_dur(up, sizeof up,
+            end > s->meta.start_realtime_ns && s->meta.start_realtime_ns
+                ? end - s->meta.start_realtime_ns : 0);
+    attron(pytm_term_attr(PYTM_COLOR_HEADER) | A_BOLD);
+    snprintf(line, sizeof line, "pytmtop  PID %" PRId64 "  up %s  %s", app->src.pid, up,
+             app->src.kind == PYTM_SOURCE_FILE ? "[file]"
+             : app->src.exited               ? "[process exited: showing last data]"
+             : app->src.stopped              ? "[tracing stopped]" : "");
+    mvaddnstr(0, 0, line, COLS);
+    attroff(pytm_term_attr(PYTM_COLOR_HEADER) | A_BOLD);
+    char cmd[512];
+    pytm_fmt_left_trunc(cmd, sizeof cmd, s->meta.cmdline ? s->meta.cmdline : "",
+                        COLS > 12 ? COLS - 6 : 6);
+    mvprintw(1, 0, "cmd: %s", cmd);
+    pytm_fmt_size(a, sizeof a, s->totals.traced_current, false);
+    pytm_fmt_size(b, sizeof b, s->totals.traced_peak, false);
+    int64_t rss = app->src.kind == PYTM_SOURCE_LIVE && !app->src.exited
+                      ? pytm_source_rss(app->src.pid) : -1;
+    if (rss >= 0)
+        pytm_fmt_size(c, sizeof c, rss, false);
+    else
+        snprintf(c, sizeof c, "-");
+    snprintf(line, sizeof line, "traced %s%s  peak %s%s%s  RSS %s  ", est ? "~" : "",
+             a, est ? "~" : "", b, est ? " (est.)" : "", c);
+    mvaddnstr(2, 0, line, COLS);
+    int x = (int)strlen(line);
+    if (x < COLS - 4) {
+        char sp[3 * PYTM_SPARK_CAP + 1];
+        pytm_sparkline_render(&app->spark, COLS - x - 1 < 60 ? COLS - x - 1 : 60, sp,
+                              sizeof sp);
+        attron(pytm_term_attr(PYTM_COLOR_SPARK));
+        mvaddstr(2, x, sp);
+        attroff(pytm_term_attr(PYTM_COLOR_SPARK));
+    }
+    char base[64] = "";
+    if (app->has_base) {
+        uint64_t t = app->src.snap.meta.taken_realtime_ns ? app->src.snap.meta.taken_realtime_ns : now_ns();
+        fmt_dur(up, sizeof up, t > app->base_taken_ns ? t - app->base_taken_ns : 0);
+        snprintf(base, sizeof base, "  base %s ago%s", up, app->show_diff ? "" : " (d: show)");
+    }
+    pytm_fmt_size(a, sizeof a, (int64_t)s->meta.sample_interval, false);
+    snprintf(line, sizeof line,
+             "interval %s  samples %" PRIu64 "  tracebacks %" PRIu32 "  dropped %" PRIu64
+             "  | %s%s  sort %s %s%s%s%s%s",
+             s->meta.sample_interval == 1 ? "1 (exact)" : a, s->totals.live_samples,
+             app->table.n_tbs, s->totals.n_dropped, pytm_model_group_name(app->group),
+             app->cumulative ? " cumulative" : "", pytm_model_sort_title(app->sort),
+             app->descending ? "desc" : "asc", base, app->filter[0] ? "  filter " : "",
+             app->filter, app->paused ? "  [PAUSED]" : "");
+    mvaddnstr(3, 0, line, COLS);
+    attron(pytm_term_attr(PYTM_COLOR_STATUS));
+    mvaddnstr(4, 0, app->status, COLS);
+    attroff(pytm_term_attr(PYTM_COLOR_STATUS));
+}
+
+/* Table columns: X(title, width, sort) */
+#define COLUMNS(X)                                  \
+    X("Size", 11, PYTM_MODEL_SORT_SIZE)             \
+    X("Size Diff", 12, PYTM_MODEL_SORT_SIZE_DIFF)   \
+    X("Count", 9, PYTM_MODEL_SORT_COUNT)            \
+    X("Count Diff", 11, PYTM_MODEL_SORT_COUNT_DIFF) \
+    X("Avg size", 10, PYTM_MODEL_SORT_AVG)          \
+    X("%", 7, -1)
+
+static bool
+is_diff_col(int sort)
+{
+    return sort == PYTM_MODEL_SORT_SIZE_DIFF || sort == PYTM_MODEL_SORT_COUNT_DIFF;
+}
+
+static void
+draw_titles(struct pytm_app *app, int y)
+{
+    char line[1024];
+    int x = 0;
+    bool diff = app->show_diff && app->has_base;
+    attron(pytm_term_attr(PYTM_COLOR_TITLE));
+    mvhline(y, 0, ' ', COLS);
+#define TITLE(t, w, s)                                                          \
+    if (diff || !is_diff_col(s)) {                                              \
+        snprintf(line, sizeof line, "%*s%s", w - 1, t,                          \
+                 (int)(s) == (int)app->sort ? (app->descending ? "▼" : "▲") : " "); \
+        mvaddnstr(y, x, line, COLS - x > 0 ? COLS - x : 0);                     \
+        x += w;                                                                 \
+    }
+    COLUMNS(TITLE)
+#undef TITLE
+    snprintf(line, sizeof line, " Location%s",
+             app->sort == PYTM_MODEL_SORT_LOCATION ? (app->descending ? " ▼" : " ▲")
+             : app->sort == PYTM_MODEL_SORT_COMPARE ? "  (sort |diff|)" : "");
+    if (x < COLS)
+        mvaddnstr(y, x, line, COLS - x);
+    attroff(pytm_term_attr(PYTM_COLOR_TITLE));
+}
+
+static void
+draw_row(struct pytm_app *app, int y, size_t i)
+{
+    const struct pytm_model_table *t = &app->table;
+    const struct pytm_model_row *r = &t->rows[i];
+    bool diff = app->show_diff && app->has_base;
+    char a[32], b[32], c[32], loc[1024], shortloc[1024], line[2048];
+    pytm_fmt_size(a, sizeof a, r->size, false);
+    pytm_fmt_size(c, sizeof c, r->count > 0 ? r->size / r->count : 0, false);
+    double pct = t->total_size > 0 ? 100.0 * (double)r->size / (double)t->total_size : 0;
+    int n = 0;
+    n += snprintf(line + n, sizeof line - (size_t)n, "%10s ", a);
+    if (diff) {
+        pytm_fmt_size(b, sizeof b, r->size_diff, true);
+        n += snprintf(line + n, sizeof line - (size_t)n, "%11s ", b);
+    }
+    n += snprintf(line + n, sizeof line - (size_t)n, "%8" PRId64 " ", r->count);
+    if (diff)
+        n += snprintf(line + n, sizeof line - (size_t)n, "%+10" PRId64 " ",
+                      r->count_diff);
+    n += snprintf(line + n, sizeof line - (size_t)n, "%9s %5.1f%%  ", c, pct);
+    pytm_fmt_location(loc, sizeof loc, t, r);
+    pytm_fmt_left_trunc(shortloc, sizeof shortloc, loc, COLS - n > 4 ? COLS - n : 4);
+    snprintf(line + n, sizeof line - (size_t)n, "%s", shortloc);
+    bool sel = i == app->sel;
+    if (sel) {
+        attron(pytm_term_attr(PYTM_COLOR_SELECT));
+        mvhline(y, 0, ' ', COLS);
+    }
+    mvaddnstr(y, 0, line, -1);
+    if (sel)
+        attroff(pytm_term_attr(PYTM_COLOR_SELECT));
+}
+
+int
+pytm_screen_draw(struct pytm_app *app)
+{
+    erase();
+    draw_header(app);
+    if (COLS < MIN_COLS || LINES < MIN_LINES) {
+        char note[64];
+        snprintf(note, sizeof note, "terminal too small (need %dx%d)", MIN_COLS,
+                 MIN_LINES);
+        mvaddnstr(LINES > 5 ? 5 : LINES - 1, 0, note, COLS);
+        refresh();
+        return 0;
+    }
+    int page = pytm_screen_page();
+    draw_titles(app, HEADER_LINES);
+    if (app->sel < app->top)
+        app->top = app->sel;
+    if (page > 0 && app->sel >= app->top + (size_t)page)
+        app->top = app->sel - (size_t)page + 1;
+    for (int k = 0; k < page && app->top + (size_t)k < app->table.n_rows; k++)
+        draw_row(app, HEADER_LINES + 1 + k, app->top + (size_t)k);
+    if (app->table.n_rows == 0)
+        mvaddstr(HEADER_LINES + 1, 2,
+                 app->model_err ? "(model error)" : "(no live allocations recorded)");
+    attron(pytm_term_attr(PYTM_COLOR_KEY));
+    mvhline(LINES - 1, 0, ' ', COLS);
+    mvaddnstr(LINES - 1, 0, pytm_keys_footer(), COLS);
+    attroff(pytm_term_attr(PYTM_COLOR_KEY));
+    refresh();
+    return page;
+}
+
+int
+pytm_screen_prompt(const char *label, char *buf, size_t len)
+{
+    size_t n = strlen(buf);
+    curs_set(1);
+    for (;;) {
+        move(LINES - 1, 0);
+        clrtoeol();
+        mvprintw(LINES - 1, 0, "%s%s", label, buf);
+        refresh();
+        timeout(-1);
+        int ch = getch();
+        if (ch == 27) {
+            curs_set(0);
+            return -1;
+        }
+        if (ch == '\n' || ch == KEY_ENTER || ch == '\r')
+            break;
+        if ((ch == KEY_BACKSPACE || ch == 127 || ch == 8) && n > 0)
+            buf[--n] = '\0';
+        else if (ch >= 32 && ch < 256 && n + 1 < len) {
+            buf[n++] = (char)ch;
+            buf[n] = '\0';
+        }
+    }
+    curs_set(0);
+    return 0;
+}

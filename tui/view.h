@@ -1,0 +1,40 @@
+/* tui/view: the curses views of pytmtop. Each exports *_draw (paints
+ * from the app state, never changes it) and, where it takes keys,
+ * *_key returning PYTM_REACT_* flags; the loop (loop.c) decides what to
+ * refresh and redraw. */
+#ifndef PYTM_TUI_VIEW_H
+#define PYTM_TUI_VIEW_H
+
+#include "app.h"
+
+/* Reaction flags returned by key handlers */
+#define PYTM_REACT_NONE 0x0u
+#define PYTM_REACT_REDRAW 0x1u  /* repaint */
+#define PYTM_REACT_REBUILD 0x2u /* regroup/sort the current snapshot */
+#define PYTM_REACT_REFRESH 0x4u /* take a new snapshot now */
+#define PYTM_REACT_QUIT 0x8u
+
+/* screen.c: header, table and footer; returns the number of table rows
+ * that fit (for paging). */
+int pytm_screen_draw(struct pytm_app *app);
+/* Rows of the table area for the current terminal size. */
+int pytm_screen_page(void);
+
+/* detail.c: the selected group's tracebacks, most recent frame first,
+ * with source lines; built on open, freed on close. */
+int pytm_detail_open(struct pytm_app *app);
+void pytm_detail_close(void);
+void pytm_detail_draw(struct pytm_app *app);
+unsigned pytm_detail_key(struct pytm_app *app, int ch);
+
+/* keys.c: the main view's key table and help screen. */
+unsigned pytm_keys_handle(struct pytm_app *app, int ch);
+void pytm_keys_draw_help(void);
+/* One-line footer text of the main keys. */
+const char *pytm_keys_footer(void);
+
+/* Reads a line in the bottom row (the / filter prompt). Returns 0 with
+ * buf filled, or -1 when cancelled with Esc. */
+int pytm_screen_prompt(const char *label, char *buf, size_t len);
+
+#endif /* PYTM_TUI_VIEW_H */
