@@ -63,9 +63,11 @@ struct pytm_arena {
      * `lock`, read lock-free by pytm_arena_memory_usage: atomic. */
     _Atomic uint64_t private_bytes;
 
-    /* Where the next thread-slot scan starts. Atomic, relaxed: only a
-     * hint, any value in [0, threads_cap) is correct. */
-    _Atomic uint32_t thread_hint;
+    /* Slots reserved by claimers (<= threads_cap). Atomic RMW. A claimer
+     * reserves before scanning, a releaser un-reserves after storing
+     * FREE, so while a claimer holds a reservation at least one slot is
+     * FREE and its scan cannot come back empty under churn. */
+    _Atomic uint32_t threads_reserved;
 };
 
 /* arena_intern.c: allocate/free the dedupe tables (called by create and

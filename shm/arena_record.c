@@ -134,35 +134,45 @@ pytm_arena_thread_claim(struct pytm_arena *a, int32_t tid, const char *name)
     uint32_t cap = a->threads_cap;
     if (cap == 0)
         return -1;
-    uint32_t start = atomic_load_explicit(&a->thread_hint, memory_order_relaxed)
-                     % cap;
-    for (uint32_t k = 0; k < cap; k++) {
-        uint32_t i = (start + k) % cap;
-        struct pytm_arena_thread *t = &a->threads[i];
-        uint32_t expect = PYTM_THREAD_FREE;
-        if (atomic_load_explicit(&t->state, memory_order_relaxed) != expect)
-            continue;
-        /* Acquire on success: pairs with the release of FREE in
-         * pytm_arena_thread_release by the slot's previous owner. */
-        if (!atomic_compare_exchange_strong_explicit(&t->state, &expect,
-                                                     PYTM_THREAD_LIVE,
-                                                     memory_order_acquire,
-                                                     memory_order_relaxed))
-            continue;
-        t->tid = tid;
-        memset(t->name, 0, sizeof t->name);
-        if (name)
-            strncpy(t->name, name, sizeof t->name - 1);
-        atomic_store_explicit(&t->n_allocs, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->n_samples, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->n_dropped, 0, memory_order_relaxed);
-        atomic_store_explicit(&t->alloc_bytes_est, 0, memory_order_relaxed);
-        atomic_store_explicit(&a->thread_hint, (i + 1) % cap,
-                              memory_order_relaxed);
-        raise_hwm(&a->h->published, (uint64_t)i + 1);
-        return (int)i;
+    /* Reserve first: fails only when every slot is really owned. */
+    uint32_t n = atomic_load_explicit(&a->threads_reserved, memory_order_relaxed);
+    do {
+        if (n >= cap)
+            return -1;
+    } while (!atomic_compare_exchange_weak_explicit(
+        &a->threads_reserved, &n, n + 1, memory_order_relaxed,
+        memory_order_relaxed));
+    /* With a reservation held, fewer than cap slots are LIVE at any
+     * instant (each LIVE slot's owner holds a reservation until after
+     * its release store of FREE), so rescanning terminates.
+     * The scan takes the LOWEST free slot, so published.threads_hwm
+     * tracks the peak number of concurrent threads and readers scan
+     * only that prefix (a rotating start made it reach the capacity
+     * after max_threads thread starts, however few were alive). */
+    for (;;) {
+        for (uint32_t i = 0; i < cap; i++) {
+            struct pytm_arena_thread *t = &a->threads[i];
+            uint32_t expect = PYTM_THREAD_FREE;
+            if (atomic_load_explicit(&t->state, memory_order_relaxed) != expect)
+                continue;
+            /* Acquire on success: pairs with the release of FREE in
+             * pytm_arena_thread_release by the slot's previous owner. */
+            if (!atomic_compare_exchange_strong_explicit(
+                    &t->state, &expect, PYTM_THREAD_LIVE,
+                    memory_order_acquire, memory_order_relaxed))
+                continue;
+            t->tid = tid;
+            memset(t->name, 0, sizeof t->name);
+            if (name)
+                strncpy(t->name, name, sizeof t->name - 1);
+            atomic_store_explicit(&t->n_allocs, 0, memory_order_relaxed);
+            atomic_store_explicit(&t->n_samples, 0, memory_order_relaxed);
+            atomic_store_explicit(&t->n_dropped, 0, memory_order_relaxed);
+            atomic_store_explicit(&t->alloc_bytes_est, 0, memory_order_relaxed);
+            raise_hwm(&a->h->published, (uint64_t)i + 1);
+            return (int)i;
+        }
     }
-    return -1;
 }
 
 void
@@ -186,7 +196,12 @@ pytm_arena_thread_release(struct pytm_arena *a, int slot)
     if (slot < 0 || (uint32_t)slot >= a->threads_cap)
         return;
     /* Release: pairs with the acquire CAS in pytm_arena_thread_claim of
-     * the next owner. */
-    atomic_store_explicit(&a->threads[slot].state, PYTM_THREAD_FREE,
-                          memory_order_release);
+     * the next owner. Only a LIVE slot gives its reservation back (a
+     * double release must not free someone else's reservation). */
+    uint32_t old = atomic_exchange_explicit(&a->threads[slot].state,
+                                            PYTM_THREAD_FREE,
+                                            memory_order_release);
+    if (old == PYTM_THREAD_LIVE)
+        atomic_fetch_sub_explicit(&a->threads_reserved, 1,
+                                  memory_order_relaxed);
 }
