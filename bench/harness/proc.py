@@ -1,0 +1,80 @@
+"""One child process: start, wait with wait4() for its rusage, read its
+JSON result. Whole-process wall time is measured here, from just before
+fork/exec to the reaped exit."""
+
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+
+class ChildFailed(RuntimeError):
+    pass
+
+
+def wait_rusage(proc, timeout):
+    """Reaps `proc` (a Popen) with wait4; returns (status, rusage).
+    Kills it (by its own pid) if it outlives `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+        if pid == proc.pid:
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            return proc.returncode, ru
+        if time.monotonic() > deadline:
+            proc.kill()
+            pid, status, ru = os.wait4(proc.pid, 0)
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            raise ChildFailed("timed out after %.0f s" % timeout)
+        time.sleep(0.002)
+
+
+def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
+              on_ready=None):
+    """Runs one measurement. Returns the child's JSON dict plus `wall`
+    (whole-process seconds), `maxrss_kib` (ru_maxrss of the child), and
+    `utime`/`stime`. With on_ready, the child is started with --handshake:
+    on_ready(pid) runs once it has started its tracer and the child
+    proceeds when on_ready returns."""
+    tmpdir = tempfile.mkdtemp(prefix="pytm-bench-")
+    try:
+        out_path = os.path.join(tmpdir, "result.json")
+        argv = list(child_argv) + ["--out", out_path]
+        if on_ready is not None:
+            argv.append("--handshake")
+        cmd = tracer.command(python, argv, tmpdir)
+        err_path = os.path.join(tmpdir, "stderr.txt")
+        with open(err_path, "w") as err:
+            t0 = time.perf_counter()
+            proc = subprocess.Popen(
+                cmd, env=env, stderr=err,
+                stdout=subprocess.PIPE if on_ready else subprocess.DEVNULL,
+                stdin=subprocess.PIPE if on_ready else subprocess.DEVNULL)
+            if on_ready is not None:
+                line = proc.stdout.readline().decode()
+                if not line.startswith("READY"):
+                    proc.kill()
+                    wait_rusage(proc, 10)
+                    raise ChildFailed("no READY line: %r" % line)
+                on_ready(proc.pid)
+                proc.stdin.write(b"GO\n")
+                proc.stdin.close()
+            rc, ru = wait_rusage(proc, timeout)
+            wall = time.perf_counter() - t0
+            if on_ready is not None:
+                proc.stdout.close()
+        if rc != 0 or not os.path.exists(out_path):
+            with open(err_path) as f:
+                tail = f.read()[-2000:]
+            raise ChildFailed("%s exited %s: %s" % (" ".join(cmd), rc, tail))
+        with open(out_path) as f:
+            res = json.load(f)
+        res["wall"] = wall
+        res["maxrss_kib"] = ru.ru_maxrss
+        res["utime"] = ru.ru_utime
+        res["stime"] = ru.ru_stime
+        return res
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)

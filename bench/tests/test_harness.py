@@ -1,0 +1,117 @@
+"""Self-tests of the bench harness's arithmetic and formatting, on
+synthetic numbers (no tracer, no child process):
+
+    python -m pytest bench/tests
+"""
+
+import math
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+
+from harness import accuracy, overhead, report, stats, viewer  # noqa: E402
+import runner  # noqa: E402
+
+
+def test_paired_ratios_pair_by_round_and_skip_missing():
+    # GIVEN two series with a failed run (None) and a zero denominator
+    num = [2.0, None, 9.0, 4.0]
+    den = [1.0, 5.0, 0.0, 2.0]
+    # THEN only complete, valid rounds are paired, in order
+    assert stats.paired_ratios(num, den) == [2.0, 2.0]
+
+
+def test_summary_and_geomean():
+    s = stats.summary([3.0, None, 1.0, 2.0])
+    assert s == {"median": 2.0, "min": 1.0, "max": 3.0, "n": 3}
+    assert stats.summary([None]) is None
+    assert math.isclose(stats.geomean([1.0, 4.0]), 2.0)
+
+
+def _run(t, cpu, wall, rss):
+    return {"t_run": t, "cpu_run": cpu, "wall": wall, "maxrss_kib": rss}
+
+
+def test_summarise_ratios_ns_per_alloc_and_geomean():
+    # GIVEN 3 rounds where tracer "x" takes 2x / 3x / 4x the untraced time
+    base = [_run(1.0, 1.0, 1.5, 100), _run(2.0, 2.0, 2.5, 100),
+            _run(1.0, 1.0, 1.5, 100)]
+    slow = [_run(2.0, 2.0, 3.0, 150), _run(6.0, 6.0, 6.0, 150),
+            _run(4.0, 4.0, 4.5, 150)]
+    data = {"runs": {"w": {"untraced": base, "x": slow}},
+            "allocs": {"w": 1_000_000}, "errors": {}}
+    # WHEN summarised
+    out = overhead.summarise(data, ["w"], ["untraced", "x"])
+    cell = out["per_workload"]["w"]["x"]
+    # THEN the ratio is the median of per-round ratios (not of medians)
+    assert cell["time_ratio"]["median"] == 3.0
+    assert cell["time_ratio"]["min"] == 2.0
+    assert cell["time_ratio"]["max"] == 4.0
+    assert cell["rss_ratio"]["median"] == 1.5
+    # AND ns per allocation = (median t - median untraced t) / allocs
+    assert math.isclose(cell["ns_per_alloc"], (4.0 - 1.0) / 1e6 * 1e9)
+    assert math.isclose(out["geomean"]["x"]["time_ratio"], 3.0)
+
+
+def test_accuracy_errors_only_count_lines_above_share():
+    # GIVEN an exact reference where line c holds < 1% of the total
+    ref = {("f", 1): 600, ("f", 2): 395, ("f", 3): 5}
+    # WHEN the estimate misses line 2 entirely and overshoots line 1
+    est = {("f", 1): 660, ("f", 3): 500}
+    errs = sorted(accuracy._errors(ref, est))
+    # THEN line 3 is ignored, line 2 counts as a 100% error
+    assert errs == [pytest.approx(0.1), 1.0]
+
+
+def test_targets_flag_misses_with_margin():
+    pw = {"w": {
+        "pytm-1": {"time_ratio": {"median": 1.2}, "rss_ratio": {"median": 1.0}},
+        "pytm-exact-1": {"time_ratio": {"median": 1.5}},
+        "tracemalloc-1": {"time_ratio": {"median": 4.0}},
+        "memray-pyalloc": {"time_ratio": {"median": 3.0}},
+    }}
+    summ = {"per_workload": pw, "geomean": {
+        "pytm-1": {"time_ratio": 1.2}, "pytm-exact-1": {"time_ratio": 1.5},
+        "tracemalloc-1": {"time_ratio": 4.0},
+        "memray-pyalloc": {"time_ratio": 3.0}}}
+    got = {t: ok for t, ok, _ in report.targets(summ, ["w"], None)}
+    assert got["pytm sampled nframe=1 geo-mean time ratio <= 1.03"] is False
+    assert got["pytm sampled nframe=1 peak RSS ratio <= 1.02"] is True
+    # exact's overhead 0.5 vs tracemalloc's 3.0: 1/6 <= 1/3
+    assert [ok for t, ok in got.items() if "1/3" in t] == [True]
+    assert [ok for t, ok in got.items() if "memray" in t] == [True]
+
+
+def test_model_table_reads_both_output_formats():
+    new = {"reps": 9, "results": [
+        {"view": "lineno", "tracebacks": 1000, "top_ms": 0.5, "full_ms": 0.7},
+        {"view": "lineno", "tracebacks": 10000, "top_ms": 2.0,
+         "full_ms": 3.0}]}
+    text = viewer._model_table(new)
+    assert "| lineno | 0.50 / 0.70 | 2.00 / 3.00 |" in text
+    old = {"results": [{"grouping": "traceback", "tracebacks": 1000,
+                        "ms": 1.25}]}
+    assert "| traceback | 1.25 |" in viewer._model_table(old)
+
+
+def test_compose_renders_a_saved_run():
+    # GIVEN a minimal saved run with only the overhead part
+    base = [_run(1.0, 1.0, 1.2, 100)] * 5
+    x = [_run(1.02, 1.02, 1.22, 101)] * 5
+    data = {"mode": "quick", "started": "2026-01-01T00:00:00+00:00",
+            "finished": "2026-01-01T00:03:00+00:00",
+            "machine": {"cpu_model": "test"}, "repeats": 5, "seeds": 3,
+            "workloads": ["alloc_small"], "tracers": ["untraced", "pytm-1"],
+            "overhead": {"raw": {"runs": {"alloc_small": {
+                "untraced": base, "pytm-1": x}},
+                "allocs": {"alloc_small": 10}, "errors": {}}}}
+    text = runner.compose(data)
+    assert "0:03:00 elapsed" in text
+    assert "| alloc_small | 1.02 [1.02–1.02] |" in text
+    assert "| pytm sampled nframe=1 geo-mean time ratio <= 1.03 | met |" \
+        in text
+    assert data["targets"]
