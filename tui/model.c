@@ -94,11 +94,12 @@ pytm_model_free(struct pytm_model_table *t)
     struct pytm_model_work *w = t->work_;
     if (w) {
         free(w->slot);
-        free(w->fk);
+        free(w->fkh);
         free(w->frow);
-        free(w->rowx);
+        free(w->canon);
         free(w->tbh);
-        free(w->tmp);
+        free(w->sh);
+        free(w->mark);
         free(w->ents);
         free(w->rows2);
         free(w);
@@ -110,6 +111,7 @@ void
 pytm_model_reset(struct pytm_model_table *t)
 {
     t->n_rows = 0;
+    t->n_sorted = 0;
     t->seq_len_ = 0;
     t->diffed = false;
     t->base_snap = NULL;

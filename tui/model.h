@@ -126,7 +126,9 @@ struct pytm_model_row {
     uint32_t n_tbs;     /* tracebacks merged into this group (current
                            snapshot, or base for a BASE row) */
     uint32_t flags;     /* PYTM_MODEL_ROW_* */
-    uint32_t reserved_;
+    /* private: content hash of the key (string bytes and line numbers,
+       independent of any rank space, so comparable across tables) */
+    uint32_t hash_;
     /* private: content key in the table's rank space (model_int.h) */
     uint64_t key_;      /* F/L: the frame key; TRACEBACK: oldest frame's */
     uint64_t seq_at_;   /* TRACEBACK: offset of its nframe frame keys,
@@ -139,6 +141,11 @@ struct pytm_model_opts {
     bool cumulative;    /* FILENAME and LINENO only */
     const char *filter; /* fnmatch(3) pattern on row.filename (flags 0);
                            NULL or "" keeps every row. Copied. */
+    bool unsorted;      /* skip the default sort: build (and a later
+                           pytm_model_diff of this table) leave the rows
+                           in no particular order (n_sorted 0), for a
+                           caller that sorts next anyway (a viewer's
+                           refresh: build, diff, pytm_model_sort_top) */
 };
 
 /* A built table. Public fields are read-only; `*_` fields are private. */
@@ -150,6 +157,11 @@ struct pytm_model_table {
     bool diffed;            /* pytm_model_diff() was applied */
     enum pytm_model_sort sort;  /* last sort applied */
     bool descending;
+    size_t n_sorted;        /* rows[0 .. n_sorted) are the first n_sorted
+                               rows of the (sort, descending) order; the
+                               rest are in no particular order. n_rows
+                               after a full sort (and after a build or
+                               diff without opts.unsorted) */
     int64_t total_size;     /* sum of size over every taking-part
                                traceback, before the filter (the base for
                                "% of total"; not the sum of rows when
@@ -174,6 +186,7 @@ struct pytm_model_table {
     size_t seq_len_, seq_cap_;
     struct pytm_model_work *work_; /* reused work buffers (model_int.h) */
     char *filter_;          /* owned copy of opts.filter, or NULL */
+    bool unsorted_;         /* built with opts.unsorted */
 };
 
 /* Makes *t an empty table (no allocation). */
@@ -184,7 +197,7 @@ void pytm_model_free(struct pytm_model_table *t);
 
 /* Groups snap's tracebacks into *t (discarding its previous content,
  * reusing its buffers), applies opts->filter, and sorts by SIZE
- * descending (tracemalloc's statistics() order).
+ * descending (tracemalloc's statistics() order) unless opts->unsorted.
  * Preconditions: *t initialised; snap passed pytm_snap_validate and
  * outlives the use of the table. Cost O(#tbs + #frame ids + S log S)
  * for S strings, plus the sort.
@@ -200,19 +213,35 @@ int pytm_model_build(struct pytm_model_table *t, const struct pytm_snap *snap,
  * keeps diff == its own figures; a row only in base is appended with
  * size = count = samples = 0, size_diff = -base size, count_diff =
  * -base count, flags PYTM_MODEL_ROW_BASE and its base tb/str. Then
- * sorts by COMPARE descending (compare_to's order).
+ * sorts by COMPARE descending (compare_to's order), unless cur was built
+ * with opts.unsorted (then rows stay unsorted, n_sorted 0).
  * Preconditions: both built (not yet diffed) with the same group,
  * cumulative and filter; base's snapshot outlives the use of *cur.
- * *base is only read and may be freed afterwards.
+ * *base is only read and may be freed afterwards; being only read, one
+ * base table serves any number of diffs (a viewer builds it once per
+ * baseline and options, not once per refresh).
  * Returns 0; PYTM_E_INVAL (mismatched tables, cur already diffed, base
  * diffed); PYTM_E_NOMEM (then *cur is emptied as in a failed build). */
 int pytm_model_diff(struct pytm_model_table *cur,
                     const struct pytm_model_table *base);
 
 /* Sorts t->rows by `sort`, ascending or descending (see PYTM_MODEL_SORTS).
- * Returns 0, PYTM_E_INVAL (unknown sort), PYTM_E_NOMEM (rows unchanged). */
+ * Free when the rows are already fully in that order.
+ * Returns 0, PYTM_E_INVAL (unknown sort), PYTM_E_NOMEM (rows and
+ * t->sort, t->descending, t->n_sorted unchanged). */
 int pytm_model_sort(struct pytm_model_table *t, enum pytm_model_sort sort,
                     bool descending);
+
+/* Partial sort for a viewer that shows only the first rows: afterwards
+ * rows[0 .. t->n_sorted) are exactly the first rows of the full
+ * (sort, descending) order, with n_sorted >= min(k, n_rows) (more when
+ * rows tie with the k-th on the first sort number), and the other rows
+ * follow in no particular order. k >= n_rows is pytm_model_sort.
+ * Cost O(n_rows + m log m) for the m rows put in order, instead of a
+ * full sort's; free when n_sorted already covers k in that order.
+ * Returns as pytm_model_sort. */
+int pytm_model_sort_top(struct pytm_model_table *t, enum pytm_model_sort sort,
+                        bool descending, size_t k);
 
 /* The snapshot a row's tb and str index: t->base_snap for a
  * PYTM_MODEL_ROW_BASE row, else t->snap. */

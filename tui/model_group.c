@@ -22,19 +22,26 @@ struct grouper {
     struct pytm_model_table *t;
     const struct pytm_snap *s;
     uint64_t *slot;    /* hash index (model_int.h, pytm_model_work) */
-    struct pytm_model_rowx *rowx; /* per row */
-    const uint64_t *fk; /* per frame id: its key; [n_frames] = unknown */
-    uint32_t *frow;    /* F/L: per frame id, its row + 1 */
-    uint64_t *tbh;     /* TRACEBACK: per traceback, its key's hash */
-    uint64_t *tmp;     /* TRACEBACK: the current tb's keys, oldest first */
-    size_t tmp_cap;
+    const struct model_fkh *fkh; /* per frame id: key and content hash;
+                                    [n_frames] = the unknown frame */
+    uint32_t *frow;    /* F/L: per canonical frame id, its row + 1 */
+    uint32_t *canon;   /* F/L: per frame id, the lowest id with its key */
+    uint32_t *tbh;     /* TRACEBACK: per traceback, its key's hash */
+    const uint64_t *key; /* TRACEBACK: the current tb's frame keys, oldest
+                            first, at t->seq_ + key_at */
+    uint64_t key_at;
     struct pytm_model_work *w;
     size_t mask;
     int err;           /* first PYTM_E_NOMEM, sticky */
 };
 
+/* Distance (in tracebacks or frames) at which the hash slot of a later
+ * one is prefetched: the index is far bigger than the caches, so without
+ * it every lookup waits for memory. */
+#define PREFETCH_AHEAD 16
+
 #define SLOT_ROW(v) ((uint32_t)(v))
-#define SLOT_TAG(h) ((h) & 0xffffffff00000000ull)
+#define SLOT_TAG(h32) ((uint64_t)(h32) << 32)
 
 static bool
 takes_part(const struct pytm_snap_tb *tb)
@@ -51,7 +58,7 @@ tb_fid(const struct pytm_snap *s, uint32_t tb, uint32_t k)
     return t->nframe ? s->frame_ids[t->frames_at + k] : s->n_frames;
 }
 
-/* Does row r have the key (fkey, plus g->tmp[0..n) for TRACEBACK)? */
+/* Does row r have the key (fkey, plus g->key[0..n) for TRACEBACK)? */
 static bool
 same_key(const struct grouper *g, const struct pytm_model_row *r,
          uint64_t fkey, uint32_t n)
@@ -61,50 +68,61 @@ same_key(const struct grouper *g, const struct pytm_model_row *r,
     if (g->t->group != PYTM_MODEL_TRACEBACK)
         return true;
     return r->nframe == n
-           && memcmp(g->t->seq_ + r->seq_at_, g->tmp, n * sizeof *g->tmp) == 0;
+           && memcmp(g->t->seq_ + r->seq_at_, g->key, n * sizeof *g->key) == 0;
 }
 
-/* The row of key fkey (F/L) or g->tmp[0..n) (TRACEBACK, fkey = tmp[0])
- * whose hash is h, created for frame fid / traceback tb when new.
- * Returns its index, or UINT32_MAX with g->err set. */
+/* A new row of key fkey (F/L) or g->key[0..n) (TRACEBACK, fkey =
+ * key[0], already in t->seq_ at g->key_at) with content hash h, for
+ * frame fid / traceback tb. Returns its index. */
 static uint32_t
-lookup(struct grouper *g, uint64_t h, uint64_t fkey, uint32_t n, uint32_t fid,
-       uint32_t tb)
+new_row(struct grouper *g, uint32_t h, uint64_t fkey, uint32_t n, uint32_t fid,
+        uint32_t tb)
 {
     struct pytm_model_table *t = g->t;
-    size_t i = (size_t)h & g->mask;
-    for (uint64_t v; (v = g->slot[i]) != 0; i = (i + 1) & g->mask)
-        if (SLOT_TAG(v) == SLOT_TAG(h)
-            && same_key(g, &t->rows[SLOT_ROW(v) - 1], fkey, n))
-            return SLOT_ROW(v) - 1;
-    /* new row */
-    uint64_t at = 0;
-    if (t->group == PYTM_MODEL_TRACEBACK) {
-        uint64_t *k = pytm_model_seq_alloc(t, n, &at);
-        if (!k) {
-            g->err = PYTM_E_NOMEM;
-            return UINT32_MAX;
-        }
-        memcpy(k, g->tmp, n * sizeof *k);
-    }
+    uint64_t at = t->group == PYTM_MODEL_TRACEBACK ? g->key_at : 0;
     size_t ri = t->n_rows++; /* capacity reserved by prepare() */
-    g->slot[i] = SLOT_TAG(h) | (uint64_t)(ri + 1);
-    g->rowx[ri].rep_size = INT64_MIN;
-    g->rowx[ri].last_tb = UINT32_MAX;
     struct pytm_model_row *r = &t->rows[ri];
     memset(r, 0, sizeof *r);
+    r->size_diff = INT64_MIN; /* REP_SIZE: no member yet */
+    r->count_diff = -1;       /* LAST_TB: none (tb indices are >= 0) */
     if (fid < g->s->n_frames) {
         r->str = g->s->frames[fid].filename;
         r->lineno = t->group == PYTM_MODEL_FILENAME ? 0 : g->s->frames[fid].lineno;
     } else {
         r->str = g->s->n_strings;
     }
+    r->filename = r->str < g->s->n_strings ? pytm_snap_string(g->s, r->str)
+                                           : MODEL_UNKNOWN_NAME;
     r->tb = tb;
     r->nframe = n;
     r->key_ = fkey;
     r->seq_at_ = at;
+    r->hash_ = h;
     return (uint32_t)ri;
 }
+
+/* TRACEBACK: the row of key g->key[0..n) whose hash is h, created for
+ * traceback tb when new. Returns its index. */
+static uint32_t
+lookup(struct grouper *g, uint32_t h, uint32_t n, uint32_t tb)
+{
+    struct pytm_model_table *t = g->t;
+    size_t i = (size_t)h & g->mask;
+    for (uint64_t v; (v = g->slot[i]) != 0; i = (i + 1) & g->mask)
+        if ((v & ~(uint64_t)UINT32_MAX) == SLOT_TAG(h)
+            && same_key(g, &t->rows[SLOT_ROW(v) - 1], g->key[0], n))
+            return SLOT_ROW(v) - 1;
+    /* the row's filename/line are those of the most recent frame */
+    uint32_t ri = new_row(g, h, g->key[0], n, tb_fid(g->s, tb, 0), tb);
+    g->slot[i] = SLOT_TAG(h) | (uint64_t)(ri + 1);
+    return ri;
+}
+
+/* While grouping, a row's diff fields (== its own figures until a diff,
+ * filled by finish_rows) hold its grouping state instead, so that one
+ * traceback's accounting touches one row and nothing else: */
+#define REP_SIZE size_diff /* size of the representative traceback */
+#define LAST_TB count_diff /* last traceback counted in n_tbs */
 
 /* Adds traceback tb's figures to row ri. */
 static void
@@ -112,10 +130,9 @@ account(struct grouper *g, uint32_t ri, uint32_t tb)
 {
     const struct pytm_snap_tb *st = &g->s->tbs[tb];
     struct pytm_model_row *r = &g->t->rows[ri];
-    struct pytm_model_rowx *x = &g->rowx[ri];
-    if (st->size > x->rep_size) {
+    if (st->size > r->REP_SIZE) {
         /* representative: largest member, lowest index on ties */
-        x->rep_size = st->size;
+        r->REP_SIZE = st->size;
         r->tb = tb;
         if (g->t->group == PYTM_MODEL_TRACEBACK)
             r->total_nframe = st->total_nframe;
@@ -123,56 +140,127 @@ account(struct grouper *g, uint32_t ri, uint32_t tb)
     r->size += st->size;
     r->count += st->count;
     r->samples += st->samples;
-    if (x->last_tb != tb) {
-        x->last_tb = tb;
+    if (r->LAST_TB != (int64_t)tb) {
+        r->LAST_TB = tb;
         r->n_tbs++;
     }
 }
 
-/* F/L: the row of frame fid (memoised per frame id). */
+/* Ends grouping: the diff fields get their meaning back. */
+static void
+finish_rows(struct pytm_model_table *t)
+{
+    for (size_t i = 0; i < t->n_rows; i++) {
+        t->rows[i].size_diff = t->rows[i].size;
+        t->rows[i].count_diff = t->rows[i].count;
+    }
+}
+
+/* F/L: the row of frame fid, memoised per frame id (one load when hot)
+ * and per canonical frame id (the row of an equal key). */
 static uint32_t
 frame_row(struct grouper *g, uint32_t fid, uint32_t tb)
 {
     uint32_t m = g->frow[fid];
     if (m)
         return m - 1;
-    uint64_t fkey = g->fk[fid];
-    if (g->t->group == PYTM_MODEL_FILENAME)
-        fkey &= ~(uint64_t)UINT32_MAX;
-    uint32_t ri = lookup(g, model_key_hash(fkey), fkey, 1, fid, tb);
-    if (ri != UINT32_MAX)
-        g->frow[fid] = ri + 1;
-    return ri;
-}
-
-/* Distance (in tracebacks) at which the hash slot of a later traceback
- * is prefetched: the index is far bigger than the caches, so without it
- * every lookup waits for memory. */
-#define PREFETCH_AHEAD 16
-
-/* Hash of traceback tb's key, streaming its frames oldest first (the
- * same value as model_seq_hash over the key). */
-static uint64_t
-tb_hash(const struct grouper *g, uint32_t tb)
-{
-    uint32_t n = model_tb_len(g->s, tb);
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (uint32_t k = n; k-- > 0;) {
-        h = (h ^ g->fk[tb_fid(g->s, tb, k)]) * 0xff51afd7ed558ccdull;
-        h = (h << 29) | (h >> 35);
+    uint32_t c = g->canon[fid];
+    m = g->frow[c];
+    if (!m) {
+        uint64_t fkey = g->fkh[c].k;
+        if (g->t->group == PYTM_MODEL_FILENAME)
+            fkey &= ~(uint64_t)UINT32_MAX;
+        m = new_row(g, (uint32_t)g->fkh[c].h, fkey, 1, c, tb) + 1;
+        g->frow[c] = m;
     }
-    return model_mix(h);
+    g->frow[fid] = m;
+    return m - 1;
 }
 
+/* F/L: canon[fid] = the lowest frame id with fid's key, so that rows
+ * can be memoised per canonical id without a hash lookup in the
+ * (random-order) traceback pass. FILENAME keys are filename ranks: a
+ * direct table. LINENO keys (exact integers in this snapshot's ranks)
+ * are deduplicated through the hash index, its slots prefetched ahead
+ * in this sequential pass. */
+static void
+canon_frames(struct grouper *g)
+{
+    const struct pytm_snap *s = g->s;
+    uint32_t nf = s->n_frames + 1; /* + the "<unknown>" frame */
+    const struct model_fkh *fkh = g->fkh;
+    if (g->t->group == PYTM_MODEL_FILENAME) {
+        uint64_t *first = g->slot; /* [n_ranks_]: canonical id + 1 */
+        for (uint32_t f = 0; f < nf; f++) {
+            uint32_t rank = (uint32_t)(fkh[f].k >> 32);
+            if (!first[rank])
+                first[rank] = (uint64_t)f + 1;
+            g->canon[f] = (uint32_t)first[rank] - 1;
+        }
+        return;
+    }
+    for (uint32_t f = 0; f < nf; f++) {
+        if (f + PREFETCH_AHEAD < nf)
+            __builtin_prefetch(&g->slot[(uint32_t)fkh[f + PREFETCH_AHEAD].h & g->mask]);
+        uint32_t h = (uint32_t)fkh[f].h;
+        size_t i = (size_t)h & g->mask;
+        uint64_t v;
+        for (; (v = g->slot[i]) != 0; i = (i + 1) & g->mask)
+            if ((v & ~(uint64_t)UINT32_MAX) == SLOT_TAG(h)
+                && fkh[SLOT_ROW(v) - 1].k == fkh[f].k)
+                break;
+        if (v) {
+            g->canon[f] = SLOT_ROW(v) - 1;
+        } else {
+            g->slot[i] = SLOT_TAG(h) | ((uint64_t)f + 1);
+            g->canon[f] = f;
+        }
+    }
+}
+
+
+/* TRACEBACK pass 1, sequential: writes every taking-part traceback's
+ * frame keys (oldest first) to t->seq_ one after the other, and its
+ * content hash to tbh (0 for the others). A row then points at the keys
+ * of its first traceback (no copy); a later traceback with the same key
+ * leaves its copy unused. 0 or PYTM_E_NOMEM. */
+static int
+key_tracebacks(struct grouper *g)
+{
+    const struct pytm_snap *s = g->s;
+    for (uint32_t i = 0; i < s->n_tbs; i++) {
+        if (!takes_part(&s->tbs[i])) {
+            g->tbh[i] = 0;
+            continue;
+        }
+        uint32_t n = model_tb_len(s, i);
+        uint64_t at;
+        uint64_t *k = pytm_model_seq_alloc(g->t, n, &at);
+        if (!k)
+            return PYTM_E_NOMEM;
+        uint64_t h = model_seq_init(n);
+        for (uint32_t f = 0; f < n; f++) {
+            uint32_t fid = tb_fid(s, i, n - 1 - f);
+            k[f] = g->fkh[fid].k;
+            h = model_seq_add(h, g->fkh[fid].h);
+        }
+        g->tbh[i] = model_seq_done(h);
+    }
+    return 0;
+}
+
+/* TRACEBACK pass 2: every taking-part traceback joins the row of its
+ * key (hash index, slots prefetched ahead). */
 static void
 group_tracebacks(struct grouper *g)
 {
     struct pytm_model_table *t = g->t;
     const struct pytm_snap *s = g->s;
-    uint64_t *th = g->tbh;
-    for (uint32_t i = 0; i < s->n_tbs; i++)
-        th[i] = takes_part(&s->tbs[i]) ? tb_hash(g, i) : 0;
-    for (uint32_t i = 0; i < s->n_tbs && !g->err; i++) {
+    if ((g->err = key_tracebacks(g)) != 0)
+        return;
+    const uint32_t *th = g->tbh;
+    uint64_t off = 0;
+    for (uint32_t i = 0; i < s->n_tbs; i++) {
         if (i + PREFETCH_AHEAD < s->n_tbs)
             __builtin_prefetch(&g->slot[th[i + PREFETCH_AHEAD] & g->mask]);
         const struct pytm_snap_tb *st = &s->tbs[i];
@@ -182,21 +270,10 @@ group_tracebacks(struct grouper *g)
         t->total_size += st->size;
         t->total_count += st->count;
         uint32_t n = model_tb_len(s, i);
-        if (n > g->tmp_cap) {
-            if (pytm_model_grow((void **)&g->w->tmp, &g->w->tmp_cap, n,
-                                sizeof *g->tmp)) {
-                g->err = PYTM_E_NOMEM;
-                return;
-            }
-            g->tmp = g->w->tmp;
-            g->tmp_cap = g->w->tmp_cap;
-        }
-        for (uint32_t k = 0; k < n; k++)
-            g->tmp[n - 1 - k] = g->fk[tb_fid(s, i, k)];
-        /* the row's filename/line are those of the most recent frame */
-        uint32_t ri = lookup(g, th[i], g->tmp[0], n, tb_fid(s, i, 0), i);
-        if (ri != UINT32_MAX)
-            account(g, ri, i);
+        g->key = t->seq_ + off;
+        g->key_at = off;
+        off += n;
+        account(g, lookup(g, th[i], n, i), i);
     }
 }
 
@@ -205,13 +282,7 @@ group_frames(struct grouper *g)
 {
     struct pytm_model_table *t = g->t;
     const struct pytm_snap *s = g->s;
-    uint64_t mask = t->group == PYTM_MODEL_FILENAME ? ~(uint64_t)UINT32_MAX
-                                                    : UINT64_MAX;
-    for (uint32_t i = 0; i < s->n_tbs && !g->err; i++) {
-        if (!t->cumulative && i + PREFETCH_AHEAD < s->n_tbs) {
-            uint32_t fid = tb_fid(s, i + PREFETCH_AHEAD, 0);
-            __builtin_prefetch(&g->slot[model_key_hash(g->fk[fid] & mask) & g->mask]);
-        }
+    for (uint32_t i = 0; i < s->n_tbs; i++) {
         const struct pytm_snap_tb *st = &s->tbs[i];
         if (!takes_part(st))
             continue;
@@ -219,11 +290,8 @@ group_frames(struct grouper *g)
         t->total_size += st->size;
         t->total_count += st->count;
         uint32_t n = t->cumulative ? model_tb_len(s, i) : 1;
-        for (uint32_t k = 0; k < n; k++) {
-            uint32_t ri = frame_row(g, tb_fid(s, i, k), i);
-            if (ri != UINT32_MAX)
-                account(g, ri, i);
-        }
+        for (uint32_t k = 0; k < n; k++)
+            account(g, frame_row(g, tb_fid(s, i, k), i), i);
     }
 }
 
@@ -272,34 +340,48 @@ prepare(struct grouper *g, struct pytm_model_table *t,
     if (!w)
         return PYTM_E_NOMEM;
     size_t cap = max_rows(t, snap);
-    size_t slots = 16;
-    while (slots < cap * 2)
-        slots <<= 1;
     size_t nf = (size_t)snap->n_frames + 1;
+    /* TRACEBACK indexes rows; LINENO every frame's key (canon_frames);
+       FILENAME uses the slots as a table by rank */
+    size_t keys = t->group == PYTM_MODEL_TRACEBACK ? cap
+                  : t->group == PYTM_MODEL_LINENO  ? nf
+                                                   : t->n_ranks_;
+    size_t slots = 16;
+    while (slots < keys * 2)
+        slots <<= 1;
     size_t n_tbh = t->group == PYTM_MODEL_TRACEBACK ? snap->n_tbs : 0;
     if (pytm_model_grow((void **)&w->slot, &w->slot_cap, slots, sizeof *w->slot)
-        || pytm_model_grow((void **)&w->rowx, &w->rowx_cap, cap, sizeof *w->rowx)
-        || pytm_model_grow((void **)&w->fk, &w->fk_cap, nf, sizeof *w->fk)
+        || pytm_model_grow((void **)&w->fkh, &w->fkh_cap, nf, sizeof *w->fkh)
         || pytm_model_grow((void **)&w->frow, &w->frow_cap, nf, sizeof *w->frow)
+        || pytm_model_grow((void **)&w->canon, &w->canon_cap, nf, sizeof *w->canon)
         || pytm_model_grow((void **)&w->tbh, &w->tbh_cap, n_tbh, sizeof *w->tbh)
-        || pytm_model_grow((void **)&w->tmp, &w->tmp_cap, 64, sizeof *w->tmp)
+        || pytm_model_grow((void **)&w->sh, &w->sh_cap,
+                           (size_t)snap->n_strings + 1, sizeof *w->sh)
         || pytm_model_reserve(t, cap))
         return PYTM_E_NOMEM;
     memset(w->slot, 0, slots * sizeof *w->slot);
     memset(w->frow, 0, nf * sizeof *w->frow);
-    for (uint32_t i = 0; i < snap->n_frames; i++)
-        w->fk[i] = model_frame_fkey(snap, t->srank_, i);
-    w->fk[snap->n_frames] = model_fkey(t->srank_, snap->n_strings, 0);
+    for (uint32_t i = 0; i < snap->n_strings; i++)
+        w->sh[i] = model_bytes_hash(snap->str_pool + snap->str_off[i],
+                                    snap->str_len[i]);
+    w->sh[snap->n_strings] = model_bytes_hash(MODEL_UNKNOWN_NAME,
+                                              MODEL_UNKNOWN_LEN);
+    bool by_file = t->group == PYTM_MODEL_FILENAME;
+    for (uint32_t i = 0; i < snap->n_frames; i++) {
+        const struct pytm_snap_frame *f = &snap->frames[i];
+        w->fkh[i].k = model_fkey(t->srank_, f->filename, f->lineno);
+        w->fkh[i].h = model_frame_hash(w->sh[f->filename], by_file ? 0 : f->lineno);
+    }
+    w->fkh[snap->n_frames].k = model_fkey(t->srank_, snap->n_strings, 0);
+    w->fkh[snap->n_frames].h = model_frame_hash(w->sh[snap->n_strings], 0);
     *g = (struct grouper){
         .t = t,
         .s = snap,
         .slot = w->slot,
-        .rowx = w->rowx,
-        .fk = w->fk,
+        .fkh = w->fkh,
         .frow = w->frow,
+        .canon = w->canon,
         .tbh = w->tbh,
-        .tmp = w->tmp,
-        .tmp_cap = w->tmp_cap,
         .w = w,
         .mask = slots - 1,
     };
@@ -322,6 +404,7 @@ pytm_model_build(struct pytm_model_table *t, const struct pytm_snap *snap,
     t->snap = snap;
     t->group = opts->group;
     t->cumulative = opts->cumulative;
+    t->unsorted_ = opts->unsorted;
     free(t->filter_);
     t->filter_ = NULL;
     if (opts->filter && opts->filter[0]) {
@@ -336,23 +419,19 @@ pytm_model_build(struct pytm_model_table *t, const struct pytm_snap *snap,
     if (!err) {
         if (t->group == PYTM_MODEL_TRACEBACK)
             group_tracebacks(&g);
-        else
+        else {
+            canon_frames(&g);
             group_frames(&g);
+        }
         err = g.err;
     }
-    if (!err) {
-        for (size_t i = 0; i < t->n_rows; i++) {
-            struct pytm_model_row *r = &t->rows[i];
-            r->size_diff = r->size;
-            r->count_diff = r->count;
-            r->filename = r->str < snap->n_strings ? pytm_snap_string(snap, r->str)
-                                                   : MODEL_UNKNOWN_NAME;
-        }
-        err = apply_filter(t);
-    }
     if (!err)
+        finish_rows(t);
+    if (!err)
+        err = apply_filter(t);
+    if (!err && !t->unsorted_)
         err = pytm_model_sort(t, PYTM_MODEL_SORT_SIZE, true);
     if (err)
-        t->n_rows = 0;
+        t->n_rows = t->n_sorted = 0;
     return err;
 }

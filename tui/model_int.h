@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "model.h"
 #include "snap.h"
@@ -101,30 +102,61 @@ model_fkey_remap(uint64_t k, const uint32_t *map)
     return ((uint64_t)map[k >> 32] << 32) | (k & UINT32_MAX);
 }
 
-/* Hash of a row's key (key_ and, for TRACEBACK, its seq_), comparable
- * across the sides of a diffed table once both are keyed in one rank
- * space. */
-uint64_t pytm_model_row_hash(const struct pytm_model_table *t,
-                             const struct pytm_model_row *r);
+/* Content hashes. A row's hash_ hashes its key's CONTENT (string bytes
+ * and line numbers), never ranks, so it is the same for equal keys of
+ * any two tables: a diff joins on the hashes stored at build time
+ * without re-hashing, whatever the joint rank space turns out to be.
+ *
+ *   string   sh = model_bytes_hash(bytes)          (per snapshot string)
+ *   frame    fh = model_frame_hash(sh, lineno)     (lineno 0 for FILENAME)
+ *   F/L row  hash_ = (uint32_t)fh
+ *   TB row   hash_ = model_seq_done(model_seq_add(... fh of each frame,
+ *            oldest first))
+ */
 
-/* Hash of n frame keys (a TRACEBACK key, oldest first): one multiply
- * per frame, one full mix at the end. */
+/* Hash of n bytes: 8 at a time, one multiply each, a full mix at the end. */
 static inline uint64_t
-model_seq_hash(const uint64_t *k, uint32_t n)
+model_bytes_hash(const char *p, size_t n)
 {
-    uint64_t h = 0x9e3779b97f4a7c15ull ^ n;
-    for (uint32_t i = 0; i < n; i++) {
-        h = (h ^ k[i]) * 0xff51afd7ed558ccdull;
-        h = (h << 29) | (h >> 35);
+    uint64_t h = 0x2d358dccaa6c78a5ull ^ n;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, p + i, 8);
+        h = (h ^ v) * 0x9fb21c651e98df25ull;
+        h = (h << 31) | (h >> 33);
     }
-    return model_mix(h);
+    uint64_t tail = 0;
+    memcpy(&tail, p + i, n - i);
+    return model_mix((h ^ tail) * 0x9fb21c651e98df25ull);
 }
 
-/* Hash of an F/L key. */
+/* Hash of a frame (filename's model_bytes_hash, line). */
 static inline uint64_t
-model_key_hash(uint64_t fkey)
+model_frame_hash(uint64_t sh, uint32_t lineno)
 {
-    return model_mix(fkey ^ 0x51ed270b27e9b1f3ull);
+    return model_mix(sh ^ ((uint64_t)lineno * 0x9e3779b97f4a7c15ull));
+}
+
+/* Streaming hash of a frame sequence: start with model_seq_init(n), add
+ * each frame hash oldest first, finish with model_seq_done. */
+static inline uint64_t
+model_seq_init(uint32_t n)
+{
+    return 0x9e3779b97f4a7c15ull ^ n;
+}
+
+static inline uint64_t
+model_seq_add(uint64_t h, uint64_t fh)
+{
+    h = (h ^ fh) * 0xff51afd7ed558ccdull;
+    return (h << 29) | (h >> 35);
+}
+
+static inline uint32_t
+model_seq_done(uint64_t h)
+{
+    return (uint32_t)model_mix(h);
 }
 
 /* Reserves n frame keys at the end of t->seq_, stores their offset in
@@ -143,30 +175,37 @@ model_tb_seq(const struct pytm_snap *s, const uint32_t *srank, uint32_t tb,
         out[n - 1 - k] = model_tb_fkey(s, srank, tb, k);
 }
 
-/* Per-row grouping state. */
-struct pytm_model_rowx {
-    int64_t rep_size; /* size of the row's representative traceback */
-    uint32_t last_tb; /* last traceback counted in row.n_tbs */
-    uint32_t pad;
+/* A frame's key (fkey) and content hash, side by side: the traceback
+ * pass reads both for every frame. */
+struct model_fkh {
+    uint64_t k;
+    uint64_t h;
 };
 
 /* Buffers kept across builds so that a refresh does not fault in fresh
  * pages every time. Each array grows geometrically, never shrinks. */
 struct pytm_model_work {
-    uint64_t *slot;    /* hash index: high 32 bits of the key's hash |
-                          row index + 1; 0 = empty */
+    uint64_t *slot;    /* hash index: a 32-bit content hash << 32 | an
+                          index + 1; 0 = empty. Building: TRACEBACK rows,
+                          LINENO frame keys (canon_frames), FILENAME a
+                          plain table by filename rank. Diffing: base rows */
     size_t slot_cap;
-    uint64_t *fk;      /* per frame id (+1 for "<unknown>"): its key */
-    size_t fk_cap;
+    struct model_fkh *fkh; /* per frame id (+1 for "<unknown>"): its key
+                              and content hash (lineno 0 for FILENAME) */
+    size_t fkh_cap;
     uint32_t *frow;    /* F/L, per frame id: its row index + 1, 0 = not
-                          looked up yet */
+                          known yet (always set for canonical ids) */
     size_t frow_cap;
-    struct pytm_model_rowx *rowx; /* per row, while grouping */
-    size_t rowx_cap;
-    uint64_t *tbh;     /* TRACEBACK: per traceback, the hash of its key */
+    uint32_t *canon;   /* F/L, per frame id: the lowest frame id with the
+                          same key (model_group.c) */
+    size_t canon_cap;
+    uint32_t *tbh;     /* TRACEBACK: per traceback, the hash of its key */
     size_t tbh_cap;
-    uint64_t *tmp;     /* one traceback's frame keys */
-    size_t tmp_cap;
+    uint64_t *sh;      /* per string (+1 for "<unknown>"): bytes hash */
+    size_t sh_cap;
+    unsigned char *mark; /* diff: per base row, 1 once joined; partial
+                            sort: per row, 1 when put in front */
+    size_t mark_cap;
     void *ents;        /* sort entries (model_sort.c) */
     size_t ents_cap;   /* bytes */
     struct pytm_model_row *rows2; /* sort output, swapped with rows */

@@ -155,15 +155,6 @@ pytm_model_key_cmp(const struct pytm_model_table *t,
     return (a->nframe > b->nframe) - (a->nframe < b->nframe);
 }
 
-uint64_t
-pytm_model_row_hash(const struct pytm_model_table *t,
-                    const struct pytm_model_row *r)
-{
-    if (t->group != PYTM_MODEL_TRACEBACK)
-        return model_key_hash(r->key_);
-    return model_seq_hash(t->seq_ + r->seq_at_, r->nframe);
-}
-
 uint64_t *
 pytm_model_seq_alloc(struct pytm_model_table *t, uint32_t n, uint64_t *at)
 {

@@ -11,10 +11,16 @@
  *    11 bits per pass, as many passes as the range needs (sizes rarely
  *    need more than 3). Radix passes are stable and branch-free, which
  *    matters: comparison outcomes on sizes are unpredictable.
- * 2. Runs of equal k are sorted by the second number and the key
- *    integer carried in the entries, and only on a tie there by the rest
- *    of the sequence (cmp_more, which reads the rows).
+ * 2. Runs of equal k are sorted by the rest of the sequence carried in
+ *    the entries (up to three more numbers and the key integer), and
+ *    only for TRACEBACK keys sharing their oldest frame by the frame
+ *    sequences (pytm_model_key_cmp).
  * 3. Rows are gathered in order into the spare array, which is swapped in.
+ *
+ * pytm_model_sort_top orders only a prefix: a radix select
+ * (select_smallest) keeps the entries whose k is among the smallest,
+ * without splitting equal k, those few are sorted as above and their
+ * rows swapped to the front (place_top); the other rows stay unordered.
  */
 #include "model.h"
 
@@ -25,27 +31,32 @@
 #include "model_int.h"
 #include "pytm_error.h"
 
+/* The per-row key functions switch on the sort; the fill loops below are
+ * instantiated once per sort so that the switch folds away. */
+#define ALWAYS_INLINE __attribute__((always_inline))
+
 struct ent {
     uint64_t k;   /* first number of the sequence, order-preserving */
     uint64_t k2;  /* second number, or the key integer when none */
+    uint64_t k3;  /* third and fourth numbers, 0 when none: ties never */
+    uint64_t k4;  /*   read the rows (random memory) */
     uint64_t key; /* the row's key integer (key_) */
     uint32_t idx; /* row index */
     uint32_t pad;
 };
 
-struct sorter {
-    const struct pytm_model_table *t;
-    enum pytm_model_sort sort;
-    int sign;  /* +1 ascending, -1 descending */
-    bool more; /* the sequence has numbers after the second */
-    bool seq;  /* TRACEBACK: equal key integers may still differ */
+/* Partial sort: only the first number, to select the candidates. */
+struct kent {
+    uint64_t k;
+    uint32_t idx;
+    uint32_t pad;
 };
 
-static int
-cmp_i64(int64_t a, int64_t b)
-{
-    return (a > b) - (a < b);
-}
+struct sorter {
+    const struct pytm_model_table *t;
+    int sign;  /* +1 ascending, -1 descending */
+    bool seq;  /* TRACEBACK: equal key integers may still differ */
+};
 
 static int64_t
 abs_i64(int64_t v)
@@ -75,7 +86,7 @@ avg(const struct pytm_model_row *r)
 }
 
 /* First number of the ascending sequence. */
-static uint64_t
+static inline ALWAYS_INLINE uint64_t
 first(enum pytm_model_sort sort, const struct pytm_model_row *r)
 {
     switch (sort) {
@@ -90,7 +101,7 @@ first(enum pytm_model_sort sort, const struct pytm_model_row *r)
 }
 
 /* Second number of the ascending sequence (LOCATION: none, the key). */
-static uint64_t
+static inline ALWAYS_INLINE uint64_t
 second(enum pytm_model_sort sort, const struct pytm_model_row *r)
 {
     switch (sort) {
@@ -104,49 +115,46 @@ second(enum pytm_model_sort sort, const struct pytm_model_row *r)
     }
 }
 
-/* The numbers after the second, ascending, for rows equal so far. */
-static int
-cmp_more(enum pytm_model_sort sort, const struct pytm_model_row *a,
-         const struct pytm_model_row *b)
+/* Third and fourth numbers of the ascending sequence (0 when none). */
+static inline ALWAYS_INLINE uint64_t
+third(enum pytm_model_sort sort, const struct pytm_model_row *r)
 {
-    int c;
     switch (sort) {
-    case PYTM_MODEL_SORT_SIZE_DIFF:
-        if ((c = cmp_i64(a->count_diff, b->count_diff)))
-            return c;
-        return cmp_i64(a->count, b->count);
-    case PYTM_MODEL_SORT_COUNT_DIFF:
-        if ((c = cmp_i64(a->size_diff, b->size_diff)))
-            return c;
-        return cmp_i64(a->size, b->size);
-    case PYTM_MODEL_SORT_AVG:
-        return cmp_i64(a->count, b->count);
-    case PYTM_MODEL_SORT_COMPARE:
-        if ((c = cmp_i64(abs_i64(a->count_diff), abs_i64(b->count_diff))))
-            return c;
-        return cmp_i64(a->count, b->count);
-    default:
-        return 0;
+    case PYTM_MODEL_SORT_SIZE_DIFF: return i2u(r->count_diff);
+    case PYTM_MODEL_SORT_COUNT_DIFF: return i2u(r->size_diff);
+    case PYTM_MODEL_SORT_AVG: return i2u(r->count);
+    case PYTM_MODEL_SORT_COMPARE: return i2u(abs_i64(r->count_diff));
+    default: return 0;
     }
 }
 
-/* a < b for entries with equal k (k2 and key are complemented when
- * descending, the row comparisons are multiplied by sign). */
+static inline ALWAYS_INLINE uint64_t
+fourth(enum pytm_model_sort sort, const struct pytm_model_row *r)
+{
+    switch (sort) {
+    case PYTM_MODEL_SORT_SIZE_DIFF: return i2u(r->count);
+    case PYTM_MODEL_SORT_COUNT_DIFF: return i2u(r->size);
+    case PYTM_MODEL_SORT_COMPARE: return i2u(r->count);
+    default: return 0;
+    }
+}
+
+/* a < b for entries with equal k (k2..k4 and key are complemented when
+ * descending, the row comparison is multiplied by sign). */
 static bool
 ent_less(const struct sorter *so, const struct ent *a, const struct ent *b)
 {
     if (a->k2 != b->k2)
         return a->k2 < b->k2;
-    const struct pytm_model_row *rows = so->t->rows;
-    if (so->more) {
-        int c = cmp_more(so->sort, &rows[a->idx], &rows[b->idx]);
-        if (c)
-            return so->sign * c < 0;
-    }
+    if (a->k3 != b->k3)
+        return a->k3 < b->k3;
+    if (a->k4 != b->k4)
+        return a->k4 < b->k4;
     if (a->key != b->key)
         return a->key < b->key;
     if (!so->seq)
         return false; /* same key: same row */
+    const struct pytm_model_row *rows = so->t->rows;
     return so->sign * pytm_model_key_cmp(so->t, &rows[a->idx], &rows[b->idx]) < 0;
 }
 
@@ -217,60 +225,242 @@ radix(struct ent *e, struct ent *tmp, size_t n)
     return e;
 }
 
-int
-pytm_model_sort(struct pytm_model_table *t, enum pytm_model_sort sort,
-                bool descending)
+/* Radix select: moves into out[] the entries of e[0..n) whose k is among
+ * the smallest, at least `need` of them and never splitting equal k
+ * (every entry left out has a larger k than every one moved). Each
+ * level histograms the top RADIX_BITS of the remaining range and keeps
+ * only the bucket holding the need-th entry for the next level. e[] is
+ * used as scratch. Returns how many entries were moved. */
+static size_t
+select_smallest(struct kent *e, size_t n, size_t need, struct kent *out)
 {
-    if (!t || (unsigned)sort >= PYTM_MODEL_N_SORTS)
-        return PYTM_E_INVAL;
-    size_t n = t->n_rows;
-    t->sort = sort;
-    t->descending = descending;
-    if (n < 2)
-        return 0;
-    struct pytm_model_work *w = pytm_model_work(t);
-    if (!w || pytm_model_grow(&w->ents, &w->ents_cap, 2 * n, sizeof(struct ent))
-        || pytm_model_grow((void **)&w->rows2, &w->rows2_cap, t->rows_cap_,
-                           sizeof *w->rows2))
-        return PYTM_E_NOMEM;
-    struct ent *e = w->ents, *tmp = e + n;
-    struct sorter so = {
-        .t = t,
-        .sort = sort,
-        .sign = descending ? -1 : 1,
-        .more = sort == PYTM_MODEL_SORT_SIZE_DIFF || sort == PYTM_MODEL_SORT_COUNT_DIFF
-                || sort == PYTM_MODEL_SORT_AVG || sort == PYTM_MODEL_SORT_COMPARE,
-        .seq = t->group == PYTM_MODEL_TRACEBACK,
-    };
-    uint64_t flip = descending ? UINT64_MAX : 0;
-    for (size_t i = 0; i < n; i++) {
-        const struct pytm_model_row *r = &t->rows[i];
-        e[i] = (struct ent){
-            .k = first(sort, r) ^ flip,
-            .k2 = second(sort, r) ^ flip,
-            .key = r->key_ ^ flip,
-            .idx = (uint32_t)i,
-        };
+    size_t taken = 0;
+    static_assert(RADIX_BITS < 32, "shift");
+    size_t count[RADIX_SIZE];
+    while (n > 0) {
+        uint64_t lo = e[0].k, hi = e[0].k;
+        for (size_t i = 1; i < n; i++) {
+            lo = e[i].k < lo ? e[i].k : lo;
+            hi = e[i].k > hi ? e[i].k : hi;
+        }
+        if (n <= need || lo == hi)
+            break;
+        unsigned bits = 64 - (unsigned)__builtin_clzll(hi - lo);
+        unsigned shift = bits > RADIX_BITS ? bits - RADIX_BITS : 0;
+        memset(count, 0, sizeof count);
+        for (size_t i = 0; i < n; i++)
+            count[(e[i].k - lo) >> shift]++;
+        size_t b = 0, before = 0;
+        while (before + count[b] < need)
+            before += count[b++];
+        size_t w = 0;
+        for (size_t i = 0; i < n; i++) {
+            uint64_t d = (e[i].k - lo) >> shift;
+            if (d < b)
+                out[taken++] = e[i];
+            else if (d == b)
+                e[w++] = e[i]; /* w <= i: compacts in place */
+        }
+        n = w;
+        need -= before;
     }
+    memcpy(out + taken, e, n * sizeof *e);
+    return taken + n;
+}
+
+/* The sort entry of row r (index idx). */
+static inline ALWAYS_INLINE struct ent
+make_ent(enum pytm_model_sort sort, uint64_t flip, const struct pytm_model_row *r,
+         uint32_t idx)
+{
+    return (struct ent){
+        .k = first(sort, r) ^ flip,
+        .k2 = second(sort, r) ^ flip,
+        .k3 = third(sort, r) ^ flip,
+        .k4 = fourth(sort, r) ^ flip,
+        .key = r->key_ ^ flip,
+        .idx = idx,
+    };
+}
+
+static inline ALWAYS_INLINE void
+fill_kents_as(struct kent *ke, const struct pytm_model_row *rows, size_t n,
+              enum pytm_model_sort sort, uint64_t flip)
+{
+    for (size_t i = 0; i < n; i++)
+        ke[i] = (struct kent){ .k = first(sort, &rows[i]) ^ flip,
+                               .idx = (uint32_t)i };
+}
+
+/* ke[i] = (first number of rows[i], i) for i < n. */
+static void
+fill_kents(struct kent *ke, const struct pytm_model_row *rows, size_t n,
+           enum pytm_model_sort sort, uint64_t flip)
+{
+    switch (sort) {
+#define FILL_CASE(e, name, title, seq)                                      \
+    case PYTM_MODEL_SORT_##e:                                               \
+        fill_kents_as(ke, rows, n, PYTM_MODEL_SORT_##e, flip);              \
+        break;
+        PYTM_MODEL_SORTS(FILL_CASE)
+#undef FILL_CASE
+    default:
+        break;
+    }
+}
+
+static inline ALWAYS_INLINE void
+fill_ents_as(struct ent *e, const struct pytm_model_row *rows,
+             const struct kent *sel, size_t n, enum pytm_model_sort sort,
+             uint64_t flip)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint32_t idx = sel ? sel[i].idx : (uint32_t)i;
+        e[i] = make_ent(sort, flip, &rows[idx], idx);
+    }
+}
+
+/* e[i] = the entry of row sel[i].idx (sel NULL: of row i), i < n. */
+static void
+fill_ents(struct ent *e, const struct pytm_model_row *rows,
+          const struct kent *sel, size_t n, enum pytm_model_sort sort,
+          uint64_t flip)
+{
+    switch (sort) {
+#define FILL_CASE(e_, name, title, seq)                                     \
+    case PYTM_MODEL_SORT_##e_:                                              \
+        fill_ents_as(e, rows, sel, n, PYTM_MODEL_SORT_##e_, flip);          \
+        break;
+        PYTM_MODEL_SORTS(FILL_CASE)
+#undef FILL_CASE
+    default:
+        break;
+    }
+}
+
+/* Sorts e[0..n) fully (tmp[0..n) scratch); returns where the result is. */
+static struct ent *
+sort_ents(const struct sorter *so, struct ent *e, struct ent *tmp, size_t n)
+{
     struct ent *sorted = radix(e, tmp, n);
     struct ent *spare = sorted == e ? tmp : e;
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && sorted[j].k == sorted[i].k; j++)
             ;
         if (j - i > 1)
-            msort(&so, sorted + i, spare + i, j - i);
+            msort(so, sorted + i, spare + i, j - i);
     }
-    /* Gather into the spare row array and swap it in. */
-    struct pytm_model_row *out = w->rows2;
-    for (size_t i = 0; i < n; i++) {
-        if (i + 8 < n)
+    return sorted;
+}
+
+/* Puts the m rows sorted[0..m).idx first, in that order, keeping the
+ * other rows after them in any order: the selected rows go to the spare
+ * array, unselected rows in the front are moved into the holes the
+ * selected ones leave behind, then the front is copied back. O(n) bytes
+ * + O(m) rows. */
+static int
+place_top(struct pytm_model_table *t, struct pytm_model_work *w,
+          const struct ent *sorted, size_t m)
+{
+    size_t n = t->n_rows;
+    if (pytm_model_grow((void **)&w->mark, &w->mark_cap, n, 1))
+        return PYTM_E_NOMEM;
+    unsigned char *sel = w->mark;
+    memset(sel, 0, n);
+    struct pytm_model_row *front = w->rows2;
+    for (size_t i = 0; i < m; i++) {
+        if (i + 8 < m)
             __builtin_prefetch(&t->rows[sorted[i + 8].idx]);
-        out[i] = t->rows[sorted[i].idx];
+        sel[sorted[i].idx] = 1;
+        front[i] = t->rows[sorted[i].idx];
     }
-    w->rows2 = t->rows;
-    t->rows = out;
-    size_t cap = w->rows2_cap;
-    w->rows2_cap = t->rows_cap_;
-    t->rows_cap_ = cap;
+    size_t hole = m;
+    for (size_t i = 0; i < m; i++) {
+        if (sel[i])
+            continue;
+        while (!sel[hole])
+            hole++; /* as many holes at >= m as unselected rows below m */
+        t->rows[hole++] = t->rows[i];
+    }
+    memcpy(t->rows, front, m * sizeof *front);
     return 0;
+}
+
+int
+pytm_model_sort_top(struct pytm_model_table *t, enum pytm_model_sort sort,
+                    bool descending, size_t k)
+{
+    if (!t || (unsigned)sort >= PYTM_MODEL_N_SORTS)
+        return PYTM_E_INVAL;
+    size_t n = t->n_rows;
+    if (k > n)
+        k = n;
+    if (t->sort == sort && t->descending == descending && t->n_sorted >= k
+        && t->n_sorted <= n)
+        return 0; /* already in that order as far as asked */
+    if (n < 2) {
+        t->sort = sort;
+        t->descending = descending;
+        t->n_sorted = n;
+        return 0;
+    }
+    struct pytm_model_work *w = pytm_model_work(t);
+    if (!w || pytm_model_grow((void **)&w->rows2, &w->rows2_cap, t->rows_cap_,
+                              sizeof *w->rows2))
+        return PYTM_E_NOMEM;
+    struct sorter so = {
+        .t = t,
+        .sign = descending ? -1 : 1,
+        .seq = t->group == PYTM_MODEL_TRACEBACK,
+    };
+    uint64_t flip = descending ? UINT64_MAX : 0;
+    size_t m = n;
+    if (k < n / 2) {
+        /* partial: select on the first number alone (small entries),
+           then build full entries for the m candidates only */
+        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct kent), 1))
+            return PYTM_E_NOMEM;
+        struct kent *ke = w->ents;
+        fill_kents(ke, t->rows, n, sort, flip);
+        m = select_smallest(ke, n, k ? k : 1, ke + n);
+        size_t kbytes = 2 * n * sizeof(struct kent);
+        size_t need = kbytes + 2 * m * sizeof(struct ent);
+        if (pytm_model_grow(&w->ents, &w->ents_cap, need, 1))
+            return PYTM_E_NOMEM;
+        const struct kent *sel = (const struct kent *)w->ents + n;
+        struct ent *e = (struct ent *)((char *)w->ents + kbytes);
+        fill_ents(e, t->rows, sel, m, sort, flip);
+        struct ent *sorted = sort_ents(&so, e, e + m, m);
+        if (place_top(t, w, sorted, m))
+            return PYTM_E_NOMEM;
+    } else {
+        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct ent), 1))
+            return PYTM_E_NOMEM;
+        struct ent *e = w->ents;
+        fill_ents(e, t->rows, NULL, n, sort, flip);
+        struct ent *sorted = sort_ents(&so, e, e + n, n);
+        /* Gather into the spare row array and swap it in. */
+        struct pytm_model_row *out = w->rows2;
+        for (size_t i = 0; i < n; i++) {
+            if (i + 8 < n)
+                __builtin_prefetch(&t->rows[sorted[i + 8].idx]);
+            out[i] = t->rows[sorted[i].idx];
+        }
+        w->rows2 = t->rows;
+        t->rows = out;
+        size_t cap = w->rows2_cap;
+        w->rows2_cap = t->rows_cap_;
+        t->rows_cap_ = cap;
+    }
+    t->sort = sort;
+    t->descending = descending;
+    t->n_sorted = m;
+    return 0;
+}
+
+int
+pytm_model_sort(struct pytm_model_table *t, enum pytm_model_sort sort,
+                bool descending)
+{
+    return pytm_model_sort_top(t, sort, descending, SIZE_MAX);
 }
