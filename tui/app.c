@@ -1,12 +1,69 @@
 /* tui/app: rebuilding the rows, the baseline, the dump command. */
 #include "app.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
 #include "dump.h"
 #include "pytm_error.h"
+
+/* Rows sorted beyond what the screen needs right now, so that a few
+ * pages of scrolling cost no sort at all. */
+#define SORT_MARGIN_PAGES 3
+#define SORT_MIN_ROWS 64
+
+/* True when base_table was built for the current baseline and the
+ * view's group, cumulative and filter. */
+static bool
+base_current(const struct pytm_app *app)
+{
+    return app->base_built && app->base_key.group == app->group
+           && app->base_key.cumulative == app->cumulative
+           && strcmp(app->base_key.filter, app->filter) == 0;
+}
+
+/* Builds base_table from the baseline with *o (unsorted: it is only
+ * ever joined by key, never shown). */
+static int
+build_base(struct pytm_app *app, const struct pytm_model_opts *o)
+{
+    app->base_built = false;
+    int err = pytm_model_build(&app->base_table, &app->base, o);
+    if (err)
+        return err;
+    app->base_key.group = app->group;
+    app->base_key.cumulative = app->cumulative;
+    snprintf(app->base_key.filter, sizeof app->base_key.filter, "%s", app->filter);
+    app->base_built = true;
+    return 0;
+}
+
+int
+pytm_app_sort_rows(struct pytm_app *app, size_t upto)
+{
+    struct pytm_model_table *t = &app->table;
+    if (app->model_err)
+        return app->model_err;
+    if (upto > t->n_rows)
+        upto = t->n_rows;
+    if (t->sort == app->sort && t->descending == app->descending
+        && t->n_sorted >= upto)
+        return 0;
+    size_t page = app->page > 0 ? app->page : 1;
+    size_t k = upto;
+    if (upto < t->n_rows) {
+        size_t extra = SORT_MARGIN_PAGES * page;
+        k = upto + (extra > SORT_MIN_ROWS ? extra : SORT_MIN_ROWS);
+        if (k < upto) /* overflow */
+            k = SIZE_MAX;
+    }
+    int err = pytm_model_sort_top(t, app->sort, app->descending, k);
+    if (err)
+        app->model_err = err;
+    return err;
+}
 
 int
 pytm_app_rebuild(struct pytm_app *app)
@@ -17,16 +74,18 @@ pytm_app_rebuild(struct pytm_app *app)
         .group = app->group,
         .cumulative = app->cumulative,
         .filter = app->filter,
+        .unsorted = true, /* sorted below, only as far as needed */
     };
     int err = pytm_model_build(&app->table, &app->src.snap, &o);
     if (!err && app->has_base) {
-        err = pytm_model_build(&app->base_table, &app->base, &o);
+        if (!base_current(app))
+            err = build_base(app, &o);
         if (!err)
             err = pytm_model_diff(&app->table, &app->base_table);
     }
-    if (!err)
-        err = pytm_model_sort(&app->table, app->sort, app->descending);
     app->model_err = err;
+    if (!err)
+        err = pytm_app_sort_rows(app, app->sel + app->page + 1);
     if (err)
         app->table.n_rows = 0;
     if (app->sel >= app->table.n_rows)
@@ -43,6 +102,7 @@ pytm_app_set_baseline(struct pytm_app *app)
     pytm_model_free(&app->table);
     pytm_snap_free(&app->base);
     app->has_base = false;
+    app->base_built = false;
     int err = pytm_snap_copy(&app->base, &app->src.snap);
     if (err)
         return err;
@@ -83,5 +143,6 @@ pytm_app_done(struct pytm_app *app)
     pytm_model_free(&app->base_table);
     pytm_snap_free(&app->base);
     app->has_base = false;
+    app->base_built = false;
     pytm_source_close(&app->src);
 }

@@ -35,9 +35,17 @@ struct pytm_app {
 
     /* model: current table, and the baseline (a copy of a snapshot) */
     struct pytm_model_table table;
-    struct pytm_model_table base_table;
+    struct pytm_model_table base_table; /* built unsorted from `base`
+                               with base_key; serves every refresh's
+                               diff until the baseline or key changes */
     struct pytm_snap base;     /* owned copy, valid when has_base */
     bool has_base;
+    bool base_built;           /* base_table is current for base_key */
+    struct {                   /* the options base_table was built with */
+        enum pytm_model_group group;
+        bool cumulative;
+        char filter[128];
+    } base_key;
     uint64_t base_taken_ns;    /* when the baseline was taken */
     int model_err;
 
@@ -51,6 +59,8 @@ struct pytm_app {
     bool paused;               /* space */
     double delay;              /* + - */
     size_t sel, top;           /* selection and first visible row */
+    size_t page;               /* table rows on screen (set by the loop;
+                                  0 outside curses) */
     bool detail;               /* Enter */
     size_t detail_top;
     bool help;                 /* ? */
@@ -58,12 +68,23 @@ struct pytm_app {
     struct pytm_sparkline spark; /* traced memory over the session */
 };
 
-/* Regroups, diffs (when a baseline is set) and sorts src.snap into
- * app->table with the current view state. Keeps the selection in range.
+/* Regroups src.snap into app->table (unsorted), diffs it against the
+ * cached base table when a baseline is set (rebuilding that table only
+ * when the baseline, group, cumulative or filter changed), then puts in
+ * order only the rows the screen can reach soon: pytm_app_sort_rows(app,
+ * sel + page + 1). Keeps the selection in range.
  * Returns 0 or a PYTM_E_* (then the table is empty; also model_err). */
 int pytm_app_rebuild(struct pytm_app *app);
 
-/* b: the current snapshot becomes the baseline. 0 or PYTM_E_NOMEM. */
+/* Makes sure rows [0, upto) of app->table are in the view's (sort,
+ * descending) order, sorting a margin of a few pages more when it has to
+ * sort at all (free while table.n_sorted covers upto). SIZE_MAX: full
+ * sort (--once). Returns 0 or PYTM_E_NOMEM (also model_err; rows stay
+ * as they were). */
+int pytm_app_sort_rows(struct pytm_app *app, size_t upto);
+
+/* b: the current snapshot becomes the baseline (the base table is
+ * rebuilt at the next pytm_app_rebuild). 0 or PYTM_E_NOMEM. */
 int pytm_app_set_baseline(struct pytm_app *app);
 
 /* s: writes src.snap to pytm-<pid>-<YYYYmmdd-HHMMSS>.pytm in the cwd and

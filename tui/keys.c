@@ -85,6 +85,9 @@ set_group(struct pytm_app *app, enum pytm_model_group g)
     return PYTM_REACT_REBUILD;
 }
 
+/* Moves the selection; when it passes the rows the last refresh put in
+ * order (table.n_sorted: only about a screenful plus a margin is), sorts
+ * further so that the rows now on screen are in the view's order. */
 static unsigned
 move_sel(struct pytm_app *app, long delta)
 {
@@ -92,6 +95,16 @@ move_sel(struct pytm_app *app, long delta)
     long s = (long)app->sel + delta;
     s = s >= n ? n - 1 : s;
     app->sel = s < 0 ? 0 : (size_t)s;
+    pytm_app_sort_rows(app, app->sel + app->page + 1);
+    return PYTM_REACT_REDRAW;
+}
+
+/* A new sort order needs no regrouping: only the visible rows (and a
+ * margin) are put in the new order. */
+static unsigned
+resort(struct pytm_app *app)
+{
+    pytm_app_sort_rows(app, app->sel + app->page + 1);
     return PYTM_REACT_REDRAW;
 }
 
@@ -131,16 +144,16 @@ pytm_keys_handle(struct pytm_app *app, int ch)
                                 || app->sort == PYTM_MODEL_SORT_COUNT_DIFF
                                 || app->sort == PYTM_MODEL_SORT_COMPARE))
             app->sort = PYTM_MODEL_SORT_SIZE;
-        return PYTM_REACT_REBUILD;
+        return resort(app); /* the rows are diffed whenever has_base */
     case K_SORT_L:
         app->sort = next_sort(app, -1);
-        return PYTM_REACT_REBUILD;
+        return resort(app);
     case K_SORT_R:
         app->sort = next_sort(app, +1);
-        return PYTM_REACT_REBUILD;
+        return resort(app);
     case K_INVERT:
         app->descending = !app->descending;
-        return PYTM_REACT_REBUILD;
+        return resort(app);
     case K_UP:
         return move_sel(app, -1);
     case K_DOWN:

@@ -8,6 +8,7 @@
 #include "app.h"
 #include "pytm_error.h"
 #include "reader.h"
+#include "source.h"
 
 static const char *
 state_name(enum pytm_reader_liveness l)
@@ -41,9 +42,11 @@ pytm_listcmd_list(FILE *out)
 {
     struct pytm_reader_entry *e = NULL;
     size_t n = 0;
-    int err = pytm_reader_list(NULL, &e, &n);
+    int err = pytm_reader_list(pytm_source_shm_dir(), &e, &n);
     if (err) {
-        fprintf(stderr, "pytmtop: cannot list arenas: %s\n", pytm_strerror(err));
+        const char *dir = pytm_source_shm_dir();
+        fprintf(stderr, "pytmtop: cannot list arenas in %s: %s\n",
+                dir ? dir : "/dev/shm", pytm_strerror(err));
         return 1;
     }
     fprintf(out, "%8s  %-8s %9s %10s  %s\n", "PID", "STATE", "AGE", "ARENA",
@@ -63,9 +66,11 @@ pytm_listcmd_list(FILE *out)
 int
 pytm_listcmd_clean(FILE *out)
 {
-    int n = pytm_reader_clean(NULL);
+    int n = pytm_reader_clean(pytm_source_shm_dir());
     if (n < 0) {
-        fprintf(stderr, "pytmtop: clean failed: %s\n", pytm_strerror(n));
+        const char *dir = pytm_source_shm_dir();
+        fprintf(stderr, "pytmtop: clean failed in %s: %s\n",
+                dir ? dir : "/dev/shm", pytm_strerror(n));
         return 1;
     }
     fprintf(out, "removed %d stale arena%s\n", n, n == 1 ? "" : "s");

@@ -42,9 +42,13 @@ mono(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The screen may have grown (or the selection moved): the rows it shows
+ * must be in order before they are drawn. */
 static void
 draw(struct pytm_app *app)
 {
+    app->page = (size_t)pytm_screen_page();
+    pytm_app_sort_rows(app, app->sel + app->page + 1);
     if (app->help)
         pytm_keys_draw_help();
     else if (app->detail)
@@ -59,6 +63,7 @@ pytm_loop_run(struct pytm_app *app)
     if (pytm_term_start() != 0)
         return 1;
     pytm_sparkline_push(&app->spark, app->src.snap.totals.traced_current);
+    app->page = (size_t)pytm_screen_page();
     pytm_app_rebuild(app);
     long refreshes = 0;
     char shown[sizeof app->status] = ""; /* status line and when it was set */

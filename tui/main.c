@@ -44,15 +44,20 @@ usage(FILE *out)
           "  -p, --pid PID        attach to the arena of PID\n"
           "  -d, --delay SECONDS  refresh interval (default 1)\n"
           "  --iterations N       refresh N times, then exit (batch mode)\n"
-          "  --once               print the table once and exit\n"
+          "  --once               print the table once and exit (with -- COMMAND:\n"
+          "                       after one refresh interval -d, or at the\n"
+          "                       command's exit if sooner)\n"
           "  --json               with --once: JSON output\n"
           "  --group G            filename | lineno | traceback (default lineno)\n"
           "  --cumulative         count every frame of each traceback\n"
           "  --limit N            with --once: at most N rows\n"
-          "  --list               list traced processes (arenas in /dev/shm)\n"
+          "  --list               list traced processes (arenas in the shm dir)\n"
           "  --clean              remove arenas of processes that are gone\n"
           "  -h, --help           this help\n"
           "  -V, --version        print the version\n"
+          "environment:\n"
+          "  PYTM_SHM_DIR         directory of the arenas (default /dev/shm), for\n"
+          "                       -p, -- COMMAND, --list and --clean\n"
           "keys: press ? in the viewer\n",
           out);
 }
@@ -212,6 +217,8 @@ open_source(struct pytm_app *app, char **files, int n_files)
             return fail("%s: no pytm arena appeared (%s; is pytm importable by "
                         "this python?)", o->spawn_argv[0], pytm_strerror(err));
         }
+        if (o->once && pytm_spawn_settle(&app->src, child, (int)(o->delay * 1000)))
+            app->child = 0; /* exited and reaped: nothing to stop */
         return 0;
     }
     if (n_files == 2) {
@@ -252,11 +259,11 @@ main(int argc, char **argv)
     int rc = open_source(&app, files, n_files);
     if (rc == 0) {
         if (app.opt.once) {
-            if (pytm_app_rebuild(&app))
-                rc = fail("cannot build the table: %s%s",
-                          pytm_strerror(app.model_err), "");
-            else if (pytm_once_print(&app, stdout))
-                rc = fail("cannot write the output%s%s", "", "");
+            if (pytm_once_run(&app, stdout))
+                rc = app.model_err
+                         ? fail("cannot build the table: %s%s",
+                                pytm_strerror(app.model_err), "")
+                         : fail("cannot write the output%s%s", "", "");
         } else {
             rc = pytm_loop_run(&app);
         }

@@ -7,9 +7,8 @@
  *   LOCATION the row's first key integer (key_, model_int.h).
  * Descending complements k (~k reverses unsigned order).
  *
- * 1. (k, row index) entries are sorted by an LSD radix sort on k - min(k),
- *    11 bits per pass, as many passes as the range needs (sizes rarely
- *    need more than 3). Radix passes are stable and branch-free, which
+ * 1. (k, row index) entries are sorted by an LSD radix sort on k
+ *    (model_radix.c). Radix passes are stable and branch-free, which
  *    matters: comparison outcomes on sizes are unpredictable.
  * 2. Runs of equal k are sorted by the rest of the sequence carried in
  *    the entries (up to three more numbers and the key integer), and
@@ -18,7 +17,7 @@
  * 3. Rows are gathered in order into the spare array, which is swapped in.
  *
  * pytm_model_sort_top orders only a prefix: a radix select
- * (select_smallest) keeps the entries whose k is among the smallest,
+ * (model_radix.c) keeps the entries whose k is among the smallest,
  * without splitting equal k, those few are sorted as above and their
  * rows swapped to the front (place_top); the other rows stay unordered.
  */
@@ -29,28 +28,12 @@
 #include <string.h>
 
 #include "model_int.h"
+#include "model_radix.h"
 #include "pytm_error.h"
 
 /* The per-row key functions switch on the sort; the fill loops below are
  * instantiated once per sort so that the switch folds away. */
 #define ALWAYS_INLINE __attribute__((always_inline))
-
-struct ent {
-    uint64_t k;   /* first number of the sequence, order-preserving */
-    uint64_t k2;  /* second number, or the key integer when none */
-    uint64_t k3;  /* third and fourth numbers, 0 when none: ties never */
-    uint64_t k4;  /*   read the rows (random memory) */
-    uint64_t key; /* the row's key integer (key_) */
-    uint32_t idx; /* row index */
-    uint32_t pad;
-};
-
-/* Partial sort: only the first number, to select the candidates. */
-struct kent {
-    uint64_t k;
-    uint32_t idx;
-    uint32_t pad;
-};
 
 struct sorter {
     const struct pytm_model_table *t;
@@ -142,7 +125,7 @@ fourth(enum pytm_model_sort sort, const struct pytm_model_row *r)
 /* a < b for entries with equal k (k2..k4 and key are complemented when
  * descending, the row comparison is multiplied by sign). */
 static bool
-ent_less(const struct sorter *so, const struct ent *a, const struct ent *b)
+ent_less(const struct sorter *so, const struct model_ent *a, const struct model_ent *b)
 {
     if (a->k2 != b->k2)
         return a->k2 < b->k2;
@@ -160,11 +143,11 @@ ent_less(const struct sorter *so, const struct ent *a, const struct ent *b)
 
 /* Stable merge sort of e[0..n) using tmp[0..n) (runs of equal k). */
 static void
-msort(const struct sorter *so, struct ent *e, struct ent *tmp, size_t n)
+msort(const struct sorter *so, struct model_ent *e, struct model_ent *tmp, size_t n)
 {
     if (n <= 12) {
         for (size_t i = 1; i < n; i++) {
-            struct ent x = e[i];
+            struct model_ent x = e[i];
             size_t j = i;
             while (j > 0 && ent_less(so, &x, &e[j - 1])) {
                 e[j] = e[j - 1];
@@ -189,91 +172,12 @@ msort(const struct sorter *so, struct ent *e, struct ent *tmp, size_t n)
         e[o++] = tmp[j++];
 }
 
-#define RADIX_BITS 11
-#define RADIX_SIZE (1u << RADIX_BITS)
-
-/* Stable LSD radix sort of e[0..n) by k; returns where the result is
- * (e or tmp). */
-static struct ent *
-radix(struct ent *e, struct ent *tmp, size_t n)
-{
-    uint64_t lo = e[0].k, hi = e[0].k;
-    for (size_t i = 1; i < n; i++) {
-        lo = e[i].k < lo ? e[i].k : lo;
-        hi = e[i].k > hi ? e[i].k : hi;
-    }
-    uint64_t range = hi - lo;
-    static_assert(RADIX_BITS < 32, "shift");
-    size_t count[RADIX_SIZE];
-    for (unsigned shift = 0; shift < 64 && (range >> shift) != 0;
-         shift += RADIX_BITS) {
-        memset(count, 0, sizeof count);
-        for (size_t i = 0; i < n; i++)
-            count[((e[i].k - lo) >> shift) & (RADIX_SIZE - 1)]++;
-        size_t sum = 0;
-        for (size_t d = 0; d < RADIX_SIZE; d++) {
-            size_t c = count[d];
-            count[d] = sum;
-            sum += c;
-        }
-        for (size_t i = 0; i < n; i++)
-            tmp[count[((e[i].k - lo) >> shift) & (RADIX_SIZE - 1)]++] = e[i];
-        struct ent *x = e;
-        e = tmp;
-        tmp = x;
-    }
-    return e;
-}
-
-/* Radix select: moves into out[] the entries of e[0..n) whose k is among
- * the smallest, at least `need` of them and never splitting equal k
- * (every entry left out has a larger k than every one moved). Each
- * level histograms the top RADIX_BITS of the remaining range and keeps
- * only the bucket holding the need-th entry for the next level. e[] is
- * used as scratch. Returns how many entries were moved. */
-static size_t
-select_smallest(struct kent *e, size_t n, size_t need, struct kent *out)
-{
-    size_t taken = 0;
-    static_assert(RADIX_BITS < 32, "shift");
-    size_t count[RADIX_SIZE];
-    while (n > 0) {
-        uint64_t lo = e[0].k, hi = e[0].k;
-        for (size_t i = 1; i < n; i++) {
-            lo = e[i].k < lo ? e[i].k : lo;
-            hi = e[i].k > hi ? e[i].k : hi;
-        }
-        if (n <= need || lo == hi)
-            break;
-        unsigned bits = 64 - (unsigned)__builtin_clzll(hi - lo);
-        unsigned shift = bits > RADIX_BITS ? bits - RADIX_BITS : 0;
-        memset(count, 0, sizeof count);
-        for (size_t i = 0; i < n; i++)
-            count[(e[i].k - lo) >> shift]++;
-        size_t b = 0, before = 0;
-        while (before + count[b] < need)
-            before += count[b++];
-        size_t w = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint64_t d = (e[i].k - lo) >> shift;
-            if (d < b)
-                out[taken++] = e[i];
-            else if (d == b)
-                e[w++] = e[i]; /* w <= i: compacts in place */
-        }
-        n = w;
-        need -= before;
-    }
-    memcpy(out + taken, e, n * sizeof *e);
-    return taken + n;
-}
-
 /* The sort entry of row r (index idx). */
-static inline ALWAYS_INLINE struct ent
+static inline ALWAYS_INLINE struct model_ent
 make_ent(enum pytm_model_sort sort, uint64_t flip, const struct pytm_model_row *r,
          uint32_t idx)
 {
-    return (struct ent){
+    return (struct model_ent){
         .k = first(sort, r) ^ flip,
         .k2 = second(sort, r) ^ flip,
         .k3 = third(sort, r) ^ flip,
@@ -284,17 +188,17 @@ make_ent(enum pytm_model_sort sort, uint64_t flip, const struct pytm_model_row *
 }
 
 static inline ALWAYS_INLINE void
-fill_kents_as(struct kent *ke, const struct pytm_model_row *rows, size_t n,
+fill_kents_as(struct model_kent *ke, const struct pytm_model_row *rows, size_t n,
               enum pytm_model_sort sort, uint64_t flip)
 {
     for (size_t i = 0; i < n; i++)
-        ke[i] = (struct kent){ .k = first(sort, &rows[i]) ^ flip,
+        ke[i] = (struct model_kent){ .k = first(sort, &rows[i]) ^ flip,
                                .idx = (uint32_t)i };
 }
 
 /* ke[i] = (first number of rows[i], i) for i < n. */
 static void
-fill_kents(struct kent *ke, const struct pytm_model_row *rows, size_t n,
+fill_kents(struct model_kent *ke, const struct pytm_model_row *rows, size_t n,
            enum pytm_model_sort sort, uint64_t flip)
 {
     switch (sort) {
@@ -310,8 +214,8 @@ fill_kents(struct kent *ke, const struct pytm_model_row *rows, size_t n,
 }
 
 static inline ALWAYS_INLINE void
-fill_ents_as(struct ent *e, const struct pytm_model_row *rows,
-             const struct kent *sel, size_t n, enum pytm_model_sort sort,
+fill_ents_as(struct model_ent *e, const struct pytm_model_row *rows,
+             const struct model_kent *sel, size_t n, enum pytm_model_sort sort,
              uint64_t flip)
 {
     for (size_t i = 0; i < n; i++) {
@@ -322,8 +226,8 @@ fill_ents_as(struct ent *e, const struct pytm_model_row *rows,
 
 /* e[i] = the entry of row sel[i].idx (sel NULL: of row i), i < n. */
 static void
-fill_ents(struct ent *e, const struct pytm_model_row *rows,
-          const struct kent *sel, size_t n, enum pytm_model_sort sort,
+fill_ents(struct model_ent *e, const struct pytm_model_row *rows,
+          const struct model_kent *sel, size_t n, enum pytm_model_sort sort,
           uint64_t flip)
 {
     switch (sort) {
@@ -339,11 +243,11 @@ fill_ents(struct ent *e, const struct pytm_model_row *rows,
 }
 
 /* Sorts e[0..n) fully (tmp[0..n) scratch); returns where the result is. */
-static struct ent *
-sort_ents(const struct sorter *so, struct ent *e, struct ent *tmp, size_t n)
+static struct model_ent *
+sort_ents(const struct sorter *so, struct model_ent *e, struct model_ent *tmp, size_t n)
 {
-    struct ent *sorted = radix(e, tmp, n);
-    struct ent *spare = sorted == e ? tmp : e;
+    struct model_ent *sorted = pytm_model_radix_sort(e, tmp, n);
+    struct model_ent *spare = sorted == e ? tmp : e;
     for (size_t i = 0, j; i < n; i = j) {
         for (j = i + 1; j < n && sorted[j].k == sorted[i].k; j++)
             ;
@@ -360,7 +264,7 @@ sort_ents(const struct sorter *so, struct ent *e, struct ent *tmp, size_t n)
  * + O(m) rows. */
 static int
 place_top(struct pytm_model_table *t, struct pytm_model_work *w,
-          const struct ent *sorted, size_t m)
+          const struct model_ent *sorted, size_t m)
 {
     size_t n = t->n_rows;
     if (pytm_model_grow((void **)&w->mark, &w->mark_cap, n, 1))
@@ -418,27 +322,27 @@ pytm_model_sort_top(struct pytm_model_table *t, enum pytm_model_sort sort,
     if (k < n / 2) {
         /* partial: select on the first number alone (small entries),
            then build full entries for the m candidates only */
-        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct kent), 1))
+        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct model_kent), 1))
             return PYTM_E_NOMEM;
-        struct kent *ke = w->ents;
+        struct model_kent *ke = w->ents;
         fill_kents(ke, t->rows, n, sort, flip);
-        m = select_smallest(ke, n, k ? k : 1, ke + n);
-        size_t kbytes = 2 * n * sizeof(struct kent);
-        size_t need = kbytes + 2 * m * sizeof(struct ent);
+        m = pytm_model_radix_select(ke, n, k ? k : 1, ke + n);
+        size_t kbytes = 2 * n * sizeof(struct model_kent);
+        size_t need = kbytes + 2 * m * sizeof(struct model_ent);
         if (pytm_model_grow(&w->ents, &w->ents_cap, need, 1))
             return PYTM_E_NOMEM;
-        const struct kent *sel = (const struct kent *)w->ents + n;
-        struct ent *e = (struct ent *)((char *)w->ents + kbytes);
+        const struct model_kent *sel = (const struct model_kent *)w->ents + n;
+        struct model_ent *e = (struct model_ent *)((char *)w->ents + kbytes);
         fill_ents(e, t->rows, sel, m, sort, flip);
-        struct ent *sorted = sort_ents(&so, e, e + m, m);
+        struct model_ent *sorted = sort_ents(&so, e, e + m, m);
         if (place_top(t, w, sorted, m))
             return PYTM_E_NOMEM;
     } else {
-        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct ent), 1))
+        if (pytm_model_grow(&w->ents, &w->ents_cap, 2 * n * sizeof(struct model_ent), 1))
             return PYTM_E_NOMEM;
-        struct ent *e = w->ents;
+        struct model_ent *e = w->ents;
         fill_ents(e, t->rows, NULL, n, sort, flip);
-        struct ent *sorted = sort_ents(&so, e, e + n, n);
+        struct model_ent *sorted = sort_ents(&so, e, e + n, n);
         /* Gather into the spare row array and swap it in. */
         struct pytm_model_row *out = w->rows2;
         for (size_t i = 0; i < n; i++) {

@@ -139,3 +139,16 @@ pytm_once_print(const struct pytm_app *app, FILE *out)
         print_text(app, out);
     return fflush(out) == 0 && !ferror(out) ? 0 : PYTM_E_IO;
 }
+
+int
+pytm_once_run(struct pytm_app *app, FILE *out)
+{
+    int err = pytm_app_rebuild(app); /* sorts only a screenful */
+    if (!err)
+        err = pytm_model_sort(&app->table, app->sort, app->descending);
+    if (err) {
+        app->model_err = err;
+        return err;
+    }
+    return pytm_once_print(app, out);
+}

@@ -1,11 +1,17 @@
 /* tui/once: `--once` output, a plain table or (--json) one JSON object,
- * of app->table as built by pytm_app_rebuild. Curses-free. */
+ * of app->table as built by pytm_app_rebuild and fully sorted.
+ * Curses-free. */
 #ifndef PYTM_TUI_ONCE_H
 #define PYTM_TUI_ONCE_H
 
 #include <stdio.h>
 
 #include "app.h"
+
+/* --once: rebuilds app->table from src.snap with the view state, sorts
+ * it fully (pytm_model_sort: every printed row in order), prints it.
+ * Returns 0, the model's PYTM_E_* (nothing printed) or PYTM_E_IO. */
+int pytm_once_run(struct pytm_app *app, FILE *out);
 
 /* Prints the table (at most app->opt.limit rows when > 0) to out.
  * JSON object: pid, cmdline, sample_interval, exact, exited,

@@ -17,13 +17,20 @@ reset(struct pytm_source *src)
     pytm_snap_init(&src->scratch);
 }
 
+const char *
+pytm_source_shm_dir(void)
+{
+    const char *d = getenv("PYTM_SHM_DIR");
+    return d && d[0] ? d : NULL;
+}
+
 int
 pytm_source_open_pid(struct pytm_source *src, pid_t pid)
 {
     reset(src);
     src->kind = PYTM_SOURCE_LIVE;
     src->pid = pid;
-    int err = pytm_reader_open_pid(pid, NULL, &src->reader);
+    int err = pytm_reader_open_pid(pid, pytm_source_shm_dir(), &src->reader);
     if (err)
         return err;
     snprintf(src->path, sizeof src->path, "%s", pytm_reader_path(src->reader));

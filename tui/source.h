@@ -35,7 +35,14 @@ struct pytm_source {
     uint64_t n_refresh;       /* successful refreshes */
 };
 
-/* Attaches to the arena of pid and takes a first snapshot.
+/* The directory holding the arenas: $PYTM_SHM_DIR when set and not
+ * empty (the recorder honours the same variable when it creates them),
+ * else NULL, which the shm reader reads as /dev/shm. Used by -p,
+ * spawn mode, --list and --clean. */
+const char *pytm_source_shm_dir(void);
+
+/* Attaches to the arena of pid under pytm_source_shm_dir() and takes a
+ * first snapshot.
  * Returns 0, or the reader's PYTM_E_* (then *src holds nothing). */
 int pytm_source_open_pid(struct pytm_source *src, pid_t pid);
 

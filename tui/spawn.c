@@ -82,6 +82,24 @@ pytm_spawn_attach(struct pytm_source *src, pid_t child, int timeout_ms,
     return err;
 }
 
+bool
+pytm_spawn_settle(struct pytm_source *src, pid_t child, int wait_ms)
+{
+    for (int waited = 0; waited < wait_ms; waited += 50) {
+        struct timespec ts = {0, 50 * 1000000};
+        nanosleep(&ts, NULL);
+        if (pytm_spawn_exited(child)) {
+            /* keep the snapshot of the last poll: the arena may now show
+             * the interpreter's teardown */
+            src->exited = true;
+            src->snap.meta.flags |= PYTM_SNAP_EXITED;
+            return true;
+        }
+        pytm_source_refresh(src); /* a failed read keeps the previous one */
+    }
+    return false;
+}
+
 void
 pytm_spawn_stop(pid_t child)
 {

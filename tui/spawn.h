@@ -22,6 +22,15 @@ pid_t pytm_spawn_start(char **argv, bool quiet);
 int pytm_spawn_attach(struct pytm_source *src, pid_t child, int timeout_ms,
                       int *exit_status);
 
+/* --once in spawn mode: the arena appears as soon as the child's
+ * `python -m pytm run` starts tracing, before the script has allocated
+ * anything, so the first snapshot is nearly empty. This waits one
+ * refresh interval (wait_ms), re-reading src every 50 ms so that src
+ * holds the last snapshot taken while the child was alive, and returns
+ * early when the child exits. Returns true when the child has exited
+ * (and was reaped here: the caller must not signal it any more). */
+bool pytm_spawn_settle(struct pytm_source *src, pid_t child, int wait_ms);
+
 /* Non-blocking: true once the child has exited (reaped here). */
 bool pytm_spawn_exited(pid_t child);
 

@@ -1,9 +1,11 @@
 """End-to-end tests of pytmtop against a real traced process, driven
 through tmux (GIVEN a traced target and pytmtop in a fixed-size pane, WHEN
 keys are sent, THEN capture-pane shows the expected screen)."""
+import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 
@@ -236,3 +238,65 @@ def test_iterations_batch_mode_exits_by_itself(target, tmux_factory):
     s = tmux_factory(cmd, width=100, height=30)
     assert s.wait_text("PYTMTOP-EXIT=0", 15), s.capture()
     assert not s.alternate_on()
+
+
+def test_spawn_once_waits_for_the_script(tools, tmp_path):
+    """GIVEN a script that allocates only 0.3 s after it starts
+    WHEN `pytmtop -d 1 --once --json -- python script` runs
+    THEN the printed table already holds the script's allocation (the
+    first, nearly empty snapshot of the fresh arena is not printed)."""
+    script = tmp_path / "late.py"
+    script.write_text("import time\ntime.sleep(0.3)\nkeep = [bytearray(300_000) "
+                      "for _ in range(20)]  # LATE\ntime.sleep(60)\n")
+    r = subprocess.run([PYTMTOP, "-d", "1", "--once", "--json", "--",
+                        sys.executable, str(script)],
+                       capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    late = [x for x in d["rows"] if x["filename"].endswith("late.py")
+            and x["lineno"] == 3]
+    # spawn mode samples (default interval): ~6 MB, estimated; before the
+    # fix the row was missing altogether
+    assert late and late[0]["size"] >= 20 * 300_000 // 2, d["rows"][:5]
+    assert d["rows"][0] == late[0]  # the largest row, fully sorted
+
+
+def test_shm_dir_override_for_list_clean_and_pid(target, tmp_path):
+    """GIVEN a private PYTM_SHM_DIR holding a copy of the target's arena
+    WHEN --list, -p and --clean run with it, before and after the target
+    exits
+    THEN they see only that directory: the live copy is listed and
+    readable and never removed; once the process is gone --clean removes
+    it, and nothing in the default directory is touched."""
+    default_dir = os.environ.get("PYTM_SHM_DIR") or "/dev/shm"
+    src = os.path.join(default_dir, "pytm-%d" % target.pid)
+    assert os.path.exists(src), os.listdir(default_dir)
+    shm = tmp_path / "shm"
+    shm.mkdir()
+    copy = shm / ("pytm-%d" % target.pid)
+    shutil.copyfile(src, copy)
+    env = dict(os.environ, PYTM_SHM_DIR=str(shm))
+
+    def top(*args):
+        return subprocess.run([PYTMTOP, *args], capture_output=True, text=True,
+                              timeout=60, env=env)
+    r = top("--list")
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.splitlines()[1:]
+    assert len(lines) == 1 and lines[0].split()[:2] == [str(target.pid),
+                                                       "running"], r.stdout
+    r = top("-p", str(target.pid), "--once", "--json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["pid"] == target.pid
+    r = top("--clean")
+    assert r.returncode == 0 and "removed 0 " in r.stdout, r.stdout + r.stderr
+    assert copy.exists()
+    target.stop()
+    r = top("--clean")
+    assert r.returncode == 0 and "removed 1 " in r.stdout, r.stdout + r.stderr
+    assert not copy.exists()
+    assert top("--list").stdout.splitlines()[1:] == []
+    missing = dict(env, PYTM_SHM_DIR=str(tmp_path / "nowhere"))
+    r = subprocess.run([PYTMTOP, "--list"], capture_output=True, text=True,
+                       timeout=60, env=missing)
+    assert r.returncode == 1 and "nowhere" in r.stderr, r.stderr

@@ -4,7 +4,9 @@
  * a baseline built from a snapshot with a different string order
  * (joined, added and removed rows), every sort column both ways,
  * tracemalloc's key order (tracebacks compare oldest frame first), and
- * the filename filter. Snapshots are built by hand with the snap
+ * the filename filter; the viewer's fast path: a partial sort
+ * (sort_top) whose leading rows are the full sort's, opts.unsorted and
+ * n_sorted, and one baseline table serving several diffs. Snapshots are built by hand with the snap
  * builders; expected figures are worked out in the comments.
  */
 #include <setjmp.h>
@@ -33,6 +35,7 @@ struct fixture {
     struct pytm_snap base; /* baseline, strings interned in another order */
     struct pytm_model_table t;
     struct pytm_model_table tb; /* base table */
+    struct pytm_model_table ref; /* reference (fully sorted) table */
 };
 
 /* String index of `str` in s, added when missing. */
@@ -113,6 +116,7 @@ setup(void **state)
     pytm_snap_init(&f->base);
     pytm_model_init(&f->t);
     pytm_model_init(&f->tb);
+    pytm_model_init(&f->ref);
     *state = f;
     return 0;
 }
@@ -123,6 +127,7 @@ teardown(void **state)
     struct fixture *f = *state;
     pytm_model_free(&f->t);
     pytm_model_free(&f->tb);
+    pytm_model_free(&f->ref);
     pytm_snap_free(&f->cur);
     pytm_snap_free(&f->base);
     test_free(f);
@@ -490,6 +495,179 @@ test_traceback_key_order_oldest_first(void **state)
     assert_int_equal(pytm_model_key_cmp(&f->t, &f->t.rows[0], &f->t.rows[0]), 0);
 }
 
+/* ---- the viewer's fast path: unsorted build, partial sort ------------- */
+
+static void
+build_opts(struct pytm_model_table *t, const struct pytm_snap *s,
+           enum pytm_model_group g, bool unsorted)
+{
+    struct pytm_model_opts o = {.group = g, .unsorted = unsorted};
+    assert_int_equal(pytm_model_build(t, s, &o), 0);
+}
+
+/* n tracebacks over n distinct lines of 3 files, sizes and counts from
+ * an LCG with a small range so that many rows tie on the first number
+ * (the partial sort must never split such a tie wrongly). `salt`
+ * changes the figures (a baseline with other sizes); the current side
+ * drops every 5th line and the baseline every 7th, so a diff has rows
+ * on both sides and rows only in one. */
+static void
+build_big(struct pytm_snap *s, uint32_t n, uint32_t salt)
+{
+    static const char *files[] = {"p.py", "q.py", "r.py"};
+    uint32_t x = 12345u + salt;
+    for (uint32_t i = 0; i < n; i++) {
+        x = x * 1103515245u + 12345u;
+        if (salt ? i % 7 == 0 : i % 5 == 0)
+            continue;
+        int64_t size = (int64_t)((x >> 16) % 40) * 8;
+        int64_t count = (int64_t)((x >> 8) % 5) + 1;
+        add_tb(s, (struct fr[]){{files[i % 3], i + 1}, {"main.py", i % 11}}, 2,
+               2, size, count);
+    }
+    assert_int_equal(pytm_snap_validate(s), 0);
+}
+
+static bool
+same_row(const struct pytm_model_row *a, const struct pytm_model_row *b)
+{
+    return strcmp(a->filename, b->filename) == 0 && a->lineno == b->lineno
+           && a->size == b->size && a->count == b->count
+           && a->size_diff == b->size_diff && a->count_diff == b->count_diff;
+}
+
+static void
+test_sort_top_leading_rows_equal_full_sort(void **state)
+{
+    struct fixture *f = *state;
+    build_big(&f->cur, 400, 0);
+    build_big(&f->base, 400, 99);
+    build_opts(&f->tb, &f->base, PYTM_MODEL_LINENO, true);
+    static const size_t ks[] = {0, 1, 5, 37, 150, 199, 200, 1000};
+    for (int s = 0; s < PYTM_MODEL_N_SORTS; s++)
+        for (int desc = 0; desc < 2; desc++) {
+            build_opts(&f->ref, &f->cur, PYTM_MODEL_LINENO, false);
+            assert_int_equal(pytm_model_diff(&f->ref, &f->tb), 0);
+            assert_int_equal(pytm_model_sort(&f->ref, (enum pytm_model_sort)s,
+                                             desc), 0);
+            size_t n = f->ref.n_rows;
+            assert_true(n > 320); /* 320 current rows + base-only rows */
+            for (size_t ki = 0; ki < sizeof ks / sizeof *ks; ki++) {
+                size_t k = ks[ki];
+                build_opts(&f->t, &f->cur, PYTM_MODEL_LINENO, true);
+                assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+                assert_int_equal(f->t.n_sorted, 0);
+                assert_int_equal(pytm_model_sort_top(&f->t, (enum pytm_model_sort)s,
+                                                     desc, k), 0);
+                assert_int_equal(f->t.n_rows, n);
+                assert_int_equal(f->t.sort, s);
+                assert_int_equal(f->t.descending, desc);
+                size_t want = k < n ? k : n;
+                assert_true(f->t.n_sorted >= want && f->t.n_sorted <= n);
+                for (size_t i = 0; i < f->t.n_sorted; i++) {
+                    if (!same_row(&f->t.rows[i], &f->ref.rows[i]))
+                        print_error("sort %s desc=%d k=%zu: row %zu differs\n",
+                                    pytm_model_sort_name((enum pytm_model_sort)s),
+                                    desc, k, i);
+                    assert_true(same_row(&f->t.rows[i], &f->ref.rows[i]));
+                }
+                /* the other rows are still all there */
+                int64_t sum = 0, ref_sum = 0;
+                for (size_t i = 0; i < n; i++) {
+                    sum += f->t.rows[i].size * 3 + f->t.rows[i].size_diff;
+                    ref_sum += f->ref.rows[i].size * 3 + f->ref.rows[i].size_diff;
+                }
+                assert_int_equal(sum, ref_sum);
+                /* asking again for fewer rows changes nothing */
+                size_t had = f->t.n_sorted;
+                assert_int_equal(pytm_model_sort_top(&f->t, (enum pytm_model_sort)s,
+                                                     desc, want / 2), 0);
+                assert_int_equal(f->t.n_sorted, had);
+            }
+        }
+    assert_int_equal(pytm_model_sort_top(&f->t, PYTM_MODEL_N_SORTS, true, 3),
+                     PYTM_E_INVAL);
+}
+
+static void
+test_unsorted_build_and_n_sorted(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build_base(&f->base);
+    /* default: sorted by size descending, every row */
+    build_opts(&f->ref, &f->cur, PYTM_MODEL_LINENO, false);
+    assert_int_equal(f->ref.n_sorted, f->ref.n_rows);
+    /* unsorted: same rows, none promised in order */
+    build_opts(&f->t, &f->cur, PYTM_MODEL_LINENO, true);
+    assert_int_equal(f->t.n_rows, 4);
+    assert_int_equal(f->t.n_sorted, 0);
+    for (size_t i = 0; i < f->ref.n_rows; i++) {
+        const struct pytm_model_row *r = find(&f->t, f->ref.rows[i].filename,
+                                              f->ref.rows[i].lineno);
+        assert_non_null(r);
+        assert_true(same_row(r, &f->ref.rows[i]));
+    }
+    /* a diff of an unsorted table stays unsorted ... */
+    build_opts(&f->tb, &f->base, PYTM_MODEL_LINENO, true);
+    assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+    assert_int_equal(f->t.n_rows, 5);
+    assert_int_equal(f->t.n_sorted, 0);
+    /* ... a diff of a sorted one is in compare_to order, fully */
+    assert_int_equal(pytm_model_diff(&f->ref, &f->tb), 0);
+    assert_int_equal(f->ref.n_sorted, 5);
+    assert_int_equal(f->ref.sort, PYTM_MODEL_SORT_COMPARE);
+    assert_true(f->ref.descending);
+    expect_row(&f->ref, 0, "b.py", 5, 300, 3); /* |+200| first */
+    /* a full sort sets n_sorted to n_rows; a rebuild resets it */
+    assert_int_equal(pytm_model_sort(&f->t, PYTM_MODEL_SORT_SIZE, true), 0);
+    assert_int_equal(f->t.n_sorted, 5);
+    expect_row(&f->t, 0, "b.py", 5, 300, 3);
+    expect_row(&f->t, 4, "z.py", 3, 0, 0);
+    build_opts(&f->t, &f->cur, PYTM_MODEL_LINENO, true);
+    assert_int_equal(f->t.n_sorted, 0);
+}
+
+static void
+test_one_base_table_serves_many_diffs(void **state)
+{
+    struct fixture *f = *state;
+    build_cur(&f->cur);
+    build_base(&f->base);
+    build_opts(&f->tb, &f->base, PYTM_MODEL_LINENO, true);
+    size_t base_rows = f->tb.n_rows;
+    for (int round = 0; round < 3; round++) {
+        build_opts(&f->t, &f->cur, PYTM_MODEL_LINENO, round != 1);
+        assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
+        assert_int_equal(f->t.n_rows, 5);
+        const struct pytm_model_row *b = find(&f->t, "b.py", 5);
+        const struct pytm_model_row *z = find(&f->t, "z.py", 3);
+        const struct pytm_model_row *a = find(&f->t, "a.py", 1);
+        assert_non_null(b);
+        assert_non_null(z);
+        assert_non_null(a);
+        assert_int_equal(b->size_diff, 200);
+        assert_int_equal(b->count_diff, 2);
+        assert_int_equal(z->size_diff, -40);
+        assert_true(z->flags & PYTM_MODEL_ROW_BASE);
+        assert_int_equal(a->size_diff, 150 - 100);
+        assert_int_equal(f->t.base_total_size, 240);
+        /* the base table is only read */
+        assert_false(f->tb.diffed);
+        assert_int_equal(f->tb.n_rows, base_rows);
+    }
+    /* and another snapshot against it: the baseline itself, all zero */
+    build_opts(&f->ref, &f->base, PYTM_MODEL_LINENO, true);
+    assert_int_equal(pytm_model_diff(&f->ref, &f->tb), 0);
+    assert_int_equal(f->ref.n_rows, base_rows);
+    for (size_t i = 0; i < f->ref.n_rows; i++) {
+        assert_int_equal(f->ref.rows[i].size_diff, 0);
+        assert_int_equal(f->ref.rows[i].count_diff, 0);
+    }
+    /* a diffed table cannot serve as a base */
+    assert_int_equal(pytm_model_diff(&f->t, &f->ref), PYTM_E_INVAL);
+}
+
 /* ---- filter and names --------------------------------------------------- */
 
 static void
@@ -545,6 +723,12 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_sort_every_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_traceback_key_order_oldest_first,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sort_top_leading_rows_equal_full_sort,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unsorted_build_and_n_sorted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_one_base_table_serves_many_diffs,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_filter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_names, setup, teardown),

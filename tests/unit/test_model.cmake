@@ -6,3 +6,10 @@ if(TARGET pytm_model)
     LIBS pytm_model)
   target_compile_options(test_model PRIVATE -Wall -Wextra)
 endif()
+# pytm_bench_model --check (tui/bench_model.c): the api, full and top
+# refresh paths give the same leading rows for every view and size up to
+# 100k tracebacks (about 1 s; no timing is judged).
+if(TARGET pytm_bench_model)
+  add_test(NAME bench_model_check COMMAND pytm_bench_model --check)
+  set_tests_properties(bench_model_check PROPERTIES LABELS unit TIMEOUT 120)
+endif()
