@@ -1,0 +1,155 @@
+"""``python -m pytm run``: run a script or module under pytm.
+
+    python -m pytm run [--interval BYTES] [--nframe N] [--keep]
+                       [--arena-size BYTES] script.py [args...]
+    python -m pytm run [options] -m module [args...]
+
+Tracing starts before the target's first line; the target runs as
+``__main__`` with ``sys.argv`` set as ``python script.py args`` would set
+it (runpy.run_path / runpy.run_module). The arena path and the
+``pytmtop -p PID`` hint are printed to stderr. The exit status is the
+target's (SystemExit is honoured; an uncaught exception prints its
+traceback and exits 1, like the interpreter). Usage errors and a missing
+script exit 2 with a message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import runpy
+import sys
+import traceback
+from typing import List, Optional
+
+from . import _tracing
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise argparse.ArgumentTypeError("not an integer: %r" % text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be >= 1: %r" % text)
+    return value
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m pytm",
+        description="pytm: sampling memory profiler (tracemalloc superset)")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    run = sub.add_parser(
+        "run", help="run a script or module with tracing on",
+        usage="python -m pytm run [options] (script.py | -m module) "
+              "[args...]")
+    run.add_argument("--interval", type=_positive_int, default=None,
+                     metavar="BYTES",
+                     help="mean sampling interval in bytes (1: exact; "
+                          "default %d)" % _tracing.DEFAULT_SAMPLE_INTERVAL)
+    run.add_argument("--nframe", type=_positive_int, default=1,
+                     metavar="N", help="frames per traceback (default 1)")
+    run.add_argument("--keep", action="store_true",
+                     help="keep the arena in /dev/shm after exit")
+    run.add_argument("--arena-size", type=_positive_int, default=None,
+                     metavar="BYTES", help="arena size in bytes")
+    run.add_argument("-m", dest="module", default=None, metavar="MODULE",
+                     help="run a library module as a script")
+    run.add_argument("target", nargs=argparse.REMAINDER,
+                     help="script path and its arguments")
+    return p
+
+
+def _split_argv(argv: List[str]) -> tuple:
+    """Splits off everything after the target (script or -m MODULE) so
+    that the target's own options never reach our parser."""
+    value_opts = {"--interval", "--nframe", "--arena-size"}
+    i = 1 if argv and argv[0] == "run" else 0
+    while i < len(argv):
+        a = argv[i]
+        if a == "-m":
+            return argv[:i + 2], argv[i + 2:]
+        if a == "--":
+            return argv[:i], argv[i + 1:]
+        if a in value_opts:
+            i += 2
+            continue
+        if a.startswith("-"):
+            i += 1
+            continue
+        return argv[:i + 1], argv[i + 1:]
+    return argv, []
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    if argv is None:
+        argv = sys.argv[1:]
+    ours, rest = _split_argv(list(argv))
+    parser = _parser()
+    args = parser.parse_args(ours)  # exits 2 on usage errors
+    if args.module is None and not args.target:
+        parser.error("run: a script path or -m MODULE is required")
+    if args.module is not None and args.target:
+        rest = args.target + rest
+    elif args.module is None:
+        rest = args.target[1:] + rest
+
+    if args.module is None:
+        script = args.target[0]
+        if not os.path.exists(script):
+            print("python -m pytm run: can't open file %r: "
+                  "No such file or directory" % script, file=sys.stderr)
+            return 2
+        sys.argv = [script] + rest
+        # Like `python script.py`: the script's directory comes first.
+        sys.path[0] = os.path.dirname(os.path.abspath(script))
+    else:
+        sys.argv = [args.module] + rest  # runpy replaces argv[0]
+        sys.path[0] = os.getcwd()
+        try:
+            found = importlib.util.find_spec(args.module) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            print("python -m pytm run: No module named %r" % args.module,
+                  file=sys.stderr)
+            return 2
+
+    try:
+        _tracing.start(args.nframe, sample_interval=args.interval,
+                       keep=args.keep, arena_size=args.arena_size)
+    except (ValueError, OSError, RuntimeError, MemoryError) as exc:
+        print("python -m pytm run: cannot start tracing: %s" % exc,
+              file=sys.stderr)
+        return 2
+    print("pytm: tracing pid %d into %s (sample interval %d bytes); "
+          "view it with: pytmtop -p %d"
+          % (os.getpid(), _tracing.arena_path(),
+             _tracing.get_sample_interval(), os.getpid()),
+          file=sys.stderr, flush=True)
+
+    try:
+        if args.module is None:
+            runpy.run_path(script, run_name="__main__")
+        else:
+            runpy.run_module(args.module, run_name="__main__",
+                             alter_sys=True)
+    except SystemExit as exc:
+        return _exit_code(exc)
+    except BaseException:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None:
+        return 0
+    if isinstance(code, int):
+        return code
+    print(code, file=sys.stderr)
+    return 1

@@ -1,0 +1,282 @@
+/* Unit tests of recorder/tables: trace table, frame cache, raw-traceback
+ * cache and the sampled-block filters (plain C, no Python). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pytm_error.h"
+#include "recorder/tables.h"
+
+#define N_MODEL 4096u
+
+struct fixture {
+    struct pytm_traces traces;
+    struct pytm_fcache fcache;
+    struct pytm_tbcache tbcache;
+    /* Reference model for the churn test: model[i] != 0 when address
+     * key(i) is in the table, with that size. */
+    uint64_t model[N_MODEL];
+};
+
+static int
+setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    if (f == NULL)
+        return -1;
+    if (pytm_traces_init(&f->traces, 4) != 0 ||
+        pytm_fcache_init(&f->fcache, 4) != 0 ||
+        pytm_tbcache_init(&f->tbcache, 4) != 0) {
+        free(f);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fixture *f = *state;
+    pytm_traces_free(&f->traces);
+    pytm_fcache_free(&f->fcache);
+    pytm_tbcache_free(&f->tbcache);
+    free(f);
+    return 0;
+}
+
+/* Addresses like real blocks: 16-byte aligned, spread over pages. */
+static uintptr_t
+key(size_t i)
+{
+    return (uintptr_t)0x7f0000000000ull + (uintptr_t)i * 48u;
+}
+
+static struct pytm_trace_rec
+rec_for(uintptr_t ptr, uint64_t size, uint32_t tb)
+{
+    struct pytm_trace_rec r = {.ptr = ptr, .size = size,
+                               .est_size = (int64_t)size * 2,
+                               .est_count = 3, .tb = tb, .domain = 0};
+    return r;
+}
+
+static void
+traces_put_get_pop(void **state)
+{
+    struct fixture *f = *state;
+    struct pytm_trace_rec old, r = rec_for(key(1), 100, 7);
+    assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+    const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(1));
+    assert_non_null(g);
+    assert_int_equal(g->size, 100);
+    assert_int_equal(g->est_size, 200);
+    assert_int_equal(g->tb, 7);
+    assert_null(pytm_traces_get(&f->traces, key(2)));
+
+    /* Same address again: replaced, old value handed back. */
+    struct pytm_trace_rec r2 = rec_for(key(1), 55, 9);
+    assert_int_equal(pytm_traces_put(&f->traces, &r2, &old), 1);
+    assert_int_equal(old.size, 100);
+    assert_int_equal(old.tb, 7);
+    assert_int_equal(f->traces.count, 1);
+
+    struct pytm_trace_rec out;
+    assert_true(pytm_traces_pop(&f->traces, key(1), &out));
+    assert_int_equal(out.size, 55);
+    assert_int_equal(out.tb, 9);
+    assert_false(pytm_traces_pop(&f->traces, key(1), &out));
+    assert_int_equal(f->traces.count, 0);
+}
+
+static void
+traces_grow_and_reset_shrinks(void **state)
+{
+    struct fixture *f = *state;
+    size_t small = pytm_traces_memory(&f->traces);
+    struct pytm_trace_rec old;
+    for (size_t i = 1; i <= 20000; i++) {
+        struct pytm_trace_rec r = rec_for(key(i), i, (uint32_t)i);
+        assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+    }
+    assert_int_equal(f->traces.count, 20000);
+    /* Load factor stays at or below 70%. */
+    assert_true(f->traces.count * 10 <= pytm_traces_capacity(&f->traces) * 7);
+    for (size_t i = 1; i <= 20000; i++) {
+        const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(i));
+        assert_non_null(g);
+        assert_int_equal(g->size, i);
+    }
+    size_t big = pytm_traces_memory(&f->traces);
+    assert_true(big > small);
+    assert_int_equal(pytm_traces_reset(&f->traces, 4), 0);
+    assert_int_equal(f->traces.count, 0);
+    assert_true(pytm_traces_memory(&f->traces) < big);
+    assert_null(pytm_traces_get(&f->traces, key(5)));
+}
+
+/* Random inserts and deletes against a reference model: backward-shift
+ * deletion must never lose or resurrect an entry. */
+static void
+traces_churn_matches_model(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t x = 88172645463325252ull;
+    struct pytm_trace_rec old, out;
+    size_t live = 0;
+    for (int step = 0; step < 200000; step++) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        size_t i = (size_t)(x % N_MODEL);
+        if (f->model[i] == 0) {
+            uint64_t size = (x >> 20) % 1000 + 1;
+            struct pytm_trace_rec r = rec_for(key(i), size, 1);
+            assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+            f->model[i] = size;
+            live++;
+        }
+        else {
+            assert_true(pytm_traces_pop(&f->traces, key(i), &out));
+            assert_int_equal(out.size, f->model[i]);
+            f->model[i] = 0;
+            live--;
+        }
+    }
+    assert_int_equal(f->traces.count, live);
+    for (size_t i = 0; i < N_MODEL; i++) {
+        const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(i));
+        if (f->model[i] == 0)
+            assert_null(g);
+        else
+            assert_int_equal(g->size, f->model[i]);
+    }
+}
+
+static int released;
+
+static void
+count_release(const void *code, void *arg)
+{
+    (void)code;
+    released += *(int *)arg;
+}
+
+static void
+fcache_put_get_clear(void **state)
+{
+    struct fixture *f = *state;
+    static char codes[600];
+    uint32_t id;
+    for (int i = 0; i < 600; i++) {
+        assert_false(pytm_fcache_get(&f->fcache, &codes[i], i, &id));
+        assert_int_equal(pytm_fcache_put(&f->fcache, &codes[i], i,
+                                         (uint32_t)(1000 + i)), 0);
+    }
+    for (int i = 0; i < 600; i++) {
+        assert_true(pytm_fcache_get(&f->fcache, &codes[i], i, &id));
+        assert_int_equal(id, 1000 + i);
+        /* Same code, another instruction: a different key. */
+        assert_false(pytm_fcache_get(&f->fcache, &codes[i], i + 1, &id));
+    }
+    int one = 1;
+    released = 0;
+    pytm_fcache_clear(&f->fcache, count_release, &one);
+    assert_int_equal(released, 600);
+    assert_int_equal(f->fcache.count, 0);
+    assert_false(pytm_fcache_get(&f->fcache, &codes[3], 3, &id));
+}
+
+static void
+tbcache_keys(void **state)
+{
+    struct fixture *f = *state;
+    static char code_a, code_b;
+    struct pytm_rawframe k1[1] = {{&code_a, 10, 0}};
+    struct pytm_rawframe k3[3] = {{&code_a, 10, 0}, {&code_b, 4, 0},
+                                  {&code_a, 2, 0}};
+    uint32_t tb;
+    uint64_t h1 = pytm_tbcache_hash(k1, 1, 1);
+    uint64_t h1deep = pytm_tbcache_hash(k1, 1, 5);
+    uint64_t h3 = pytm_tbcache_hash(k3, 3, 3);
+    assert_false(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, &tb));
+    assert_int_equal(pytm_tbcache_put(&f->tbcache, h1, k1, 1, 1, 11), 0);
+    assert_int_equal(pytm_tbcache_put(&f->tbcache, h3, k3, 3, 3, 33), 0);
+    assert_true(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, &tb));
+    assert_int_equal(tb, 11);
+    assert_true(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, &tb));
+    assert_int_equal(tb, 33);
+    /* Same frames, another total depth: another traceback. */
+    assert_false(pytm_tbcache_get(&f->tbcache, h1deep, k1, 1, 5, &tb));
+    /* Same first frame, different deeper frame: a miss. */
+    struct pytm_rawframe k3b[3] = {{&code_a, 10, 0}, {&code_b, 5, 0},
+                                   {&code_a, 2, 0}};
+    assert_false(pytm_tbcache_get(&f->tbcache, pytm_tbcache_hash(k3b, 3, 3),
+                                  k3b, 3, 3, &tb));
+    /* Growth keeps every key. */
+    static char many[2000];
+    for (int i = 0; i < 2000; i++) {
+        struct pytm_rawframe k[2] = {{&many[i], i, 0}, {&code_b, 1, 0}};
+        assert_int_equal(pytm_tbcache_put(&f->tbcache,
+                                          pytm_tbcache_hash(k, 2, 9), k, 2,
+                                          9, (uint32_t)i), 0);
+    }
+    for (int i = 0; i < 2000; i++) {
+        struct pytm_rawframe k[2] = {{&many[i], i, 0}, {&code_b, 1, 0}};
+        assert_true(pytm_tbcache_get(&f->tbcache, pytm_tbcache_hash(k, 2, 9),
+                                     k, 2, 9, &tb));
+        assert_int_equal(tb, i);
+    }
+    pytm_tbcache_clear(&f->tbcache);
+    assert_false(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, &tb));
+}
+
+static void
+filter_counts_and_saturates(void **state)
+{
+    (void)state;
+    pytm_filter_main_clear();
+    uintptr_t a = 0x7f0000001230ull, b = a + 16;
+    assert_false(pytm_filter_main_maybe((void *)a));
+    pytm_filter_main_inc(a);
+    assert_true(pytm_filter_main_maybe((void *)a));
+    /* Neighbouring 16-byte blocks use distinct counters. */
+    assert_false(pytm_filter_main_maybe((void *)b));
+    /* An address 2^(bits+4) away aliases: a false positive, never a
+     * false negative. */
+    uintptr_t alias = a + ((uintptr_t)1 << (PYTM_FILTER_MAIN_BITS + 4));
+    assert_true(pytm_filter_main_maybe((void *)alias));
+    pytm_filter_main_dec(a);
+    assert_false(pytm_filter_main_maybe((void *)a));
+    /* Saturation at 255 is sticky: decrements no longer clear it. */
+    for (int i = 0; i < 300; i++)
+        pytm_filter_main_inc(a);
+    for (int i = 0; i < 300; i++)
+        pytm_filter_main_dec(a);
+    assert_true(pytm_filter_main_maybe((void *)a));
+    pytm_filter_main_clear();
+    assert_false(pytm_filter_main_maybe((void *)a));
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(traces_put_get_pop, setup, teardown),
+        cmocka_unit_test_setup_teardown(traces_grow_and_reset_shrinks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(traces_churn_matches_model, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(fcache_put_get_clear, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(tbcache_keys, setup, teardown),
+        cmocka_unit_test_setup_teardown(filter_counts_and_saturates, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
