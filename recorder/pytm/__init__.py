@@ -12,6 +12,8 @@ take_snapshot, dump/load), ``_filters`` (Filter, DomainFilter),
 ``_format`` (Frame, Traceback, Trace, Statistic, StatisticDiff).
 """
 
+__version__ = "0.1.0"  # keep in step with pyproject.toml and CMakeLists.txt
+
 from . import _recorder  # noqa: F401  (the C extension)
 from ._tracing import *  # noqa: F401,F403
 from ._tracing import __all__ as _tracing_all
