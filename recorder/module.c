@@ -67,20 +67,22 @@ positive_u64(PyObject *o, const char *name, uint64_t *out)
 
 PyDoc_STRVAR(start_doc,
 "start(nframe=1, sample_interval=DEFAULT_SAMPLE_INTERVAL, keep=False,\n"
-"      arena_size=None)\n--\n\n"
+"      arena_size=None, seed=None)\n--\n\n"
 "Start tracing Python memory allocations into a shared-memory arena.\n"
-"Does nothing when already tracing.");
+"Does nothing when already tracing. seed: an int (taken modulo 2**64)\n"
+"makes the per-thread sampler seeds deterministic; None: random.");
 
 static PyObject *
 recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"nframe", "sample_interval", "keep",
-                             "arena_size", NULL};
+                             "arena_size", "seed", NULL};
     int nframe = 1;
-    PyObject *interval_o = NULL, *arena_o = Py_None;
+    PyObject *interval_o = NULL, *arena_o = Py_None, *seed_o = Py_None;
     int keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iOpO:start", kwlist,
-                                     &nframe, &interval_o, &keep, &arena_o))
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iOpOO:start", kwlist,
+                                     &nframe, &interval_o, &keep, &arena_o,
+                                     &seed_o))
         return NULL;
     if (nframe < 1 || nframe > MAX_NFRAME)
         return PyErr_Format(PyExc_ValueError,
@@ -101,6 +103,14 @@ recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
             return PyErr_Format(PyExc_ValueError,
                                 "arena_size must be at least %llu bytes",
                                 (unsigned long long)PYTM_ARENA_MIN_SIZE);
+    }
+    if (seed_o != Py_None) {
+        if (!PyLong_Check(seed_o))
+            return PyErr_Format(PyExc_TypeError, "seed must be an int");
+        cfg.seed = (uint64_t)PyLong_AsUnsignedLongLongMask(seed_o);
+        if (cfg.seed == (uint64_t)-1 && PyErr_Occurred())
+            return NULL;
+        cfg.seeded = true;
     }
     const char *what;
     int rc = pytm_session_start(&cfg, &what);

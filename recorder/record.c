@@ -2,8 +2,11 @@
  * concurrency design at the top of hooks.c). */
 #include "record.h"
 
+#include <time.h>
+
 #include "arena.h"
 #include "frames.h"
+#include "pytm_error.h"
 #include "rawside.h"
 #include "sampler.h"
 #include "session.h"
@@ -40,6 +43,89 @@ count_drop(struct pytm_tls *t)
     pytm_threads_flush(t);
 }
 
+/* Adaptive interval (sampled mode only). When interning a traceback
+ * fails because an arena section is full, the record is dropped and
+ * counted, and the session's interval is doubled (up to
+ * PYTM_SAMPLER_MAX_INTERVAL) -- at most once per ADAPT_GAP_NS and only
+ * after ADAPT_DROPS such drops since the previous doubling -- so that
+ * fewer new tracebacks reach the full arena. The calling thread redraws
+ * its countdown at once; every other thread does on its next slow path
+ * (after weighing the sample it was drawing, see follow_interval());
+ * new threads start with it. Each sample keeps the weights of the
+ * interval its countdown was drawn with, so estimates stay unbiased.
+ * Exact mode never adapts: exactness is its contract; it only drops
+ * and counts. The arena header's counters.sample_interval_now shows the
+ * interval in force. */
+#define ADAPT_GAP_NS 1000000u
+#define ADAPT_DROPS 64u
+
+static uint64_t
+monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* A record of the calling thread was dropped because interning failed
+ * with `rc`. GIL held, RAW lock NOT held, session active. */
+static void
+adapt(struct pytm_tls *t, int rc)
+{
+    if (rc != PYTM_E_FULL || pytm_g.exact ||
+        pytm_g.interval_now >= PYTM_SAMPLER_MAX_INTERVAL)
+        return;
+    if (++pytm_g.adapt_drops < ADAPT_DROPS)
+        return;
+    uint64_t now = monotonic_ns();
+    if (pytm_g.adapt_ns != 0 && now - pytm_g.adapt_ns < ADAPT_GAP_NS)
+        return;
+    uint64_t next = pytm_g.interval_now * 2;
+    if (next > PYTM_SAMPLER_MAX_INTERVAL)
+        next = PYTM_SAMPLER_MAX_INTERVAL;
+    pytm_raw_lock(); /* interval_now is GIL+RAW */
+    pytm_g.interval_now = next;
+    pytm_raw_unlock();
+    pytm_g.adapt_ns = now;
+    pytm_g.adapt_drops = 0;
+    /* Relaxed: a statistic for readers, like the other counters. */
+    atomic_store_explicit(&pytm_g.hdr->counters.sample_interval_now, next,
+                          memory_order_relaxed);
+    pytm_sampler_init(&t->sampler, next, t->sampler.rng);
+}
+
+/* Sampled mode, after weigh(): when the session's interval changed since
+ * this thread drew its countdown, redraws it with the new one (a fresh
+ * draw is exact by memorylessness). GIL or RAW lock held. */
+static inline void
+follow_interval(struct pytm_tls *t)
+{
+    if (__builtin_expect(t->sampler.interval != pytm_g.interval_now, 0) &&
+        !pytm_g.exact)
+        pytm_sampler_init(&t->sampler, pytm_g.interval_now, t->sampler.rng);
+}
+
+/* pytm_threads_ensure(), then, for a thread joining the session, the
+ * sampler drawn with the interval in force and, with PYTM_SEED, a
+ * deterministic seed: seed + ordinal * golden ratio (the ordinal counts
+ * threads in the order they first record in this session; the sampler
+ * mixes the seed through splitmix64). Same preconditions and return as
+ * pytm_threads_ensure(). */
+static inline bool
+ensure(struct pytm_tls *t, bool raw_locked)
+{
+    if (!pytm_threads_ensure(t, raw_locked))
+        return false;
+    uint64_t seed = t->sampler.rng; /* random, from threads.c */
+    if (pytm_g.seeded) {
+        uint32_t k = atomic_fetch_add_explicit(&pytm_g.next_ordinal, 1,
+                                               memory_order_relaxed);
+        seed = pytm_g.seed + (uint64_t)k * UINT64_C(0x9E3779B97F4A7C15);
+    }
+    pytm_sampler_init(&t->sampler, pytm_g.interval_now, seed);
+    return true;
+}
+
 /* The weights of a block that is being recorded (redraws the countdown
  * in sampled mode). */
 static inline void
@@ -51,6 +137,7 @@ weigh(struct pytm_tls *t, uint64_t size, struct pytm_sample *w)
         return;
     }
     pytm_sampler_sample(&t->sampler, size, w);
+    follow_interval(t);
 }
 
 /* ---- MEM / OBJ (GIL) -------------------------------------------------- */
@@ -62,7 +149,7 @@ pytm_record_alloc_main(struct pytm_tls *t, void *p, uint64_t size)
         pytm_sampler_skip(&t->sampler); /* keep the countdown positive */
         return;
     }
-    if (pytm_threads_ensure(t, false) && !pytm_g.exact &&
+    if (ensure(t, false) && !pytm_g.exact &&
         !pytm_sampler_should_sample(&t->sampler, size))
         return; /* fresh countdown for this session: not sampled */
     struct pytm_sample w;
@@ -70,8 +157,10 @@ pytm_record_alloc_main(struct pytm_tls *t, void *p, uint64_t size)
 
     pytm_raw_drain();
     uint32_t tb;
-    if (pytm_tb_current(&tb) < 0) {
+    int trc = pytm_tb_current(&tb);
+    if (trc < 0) {
         count_drop(t);
+        adapt(t, trc);
         return;
     }
     struct pytm_trace_rec rec = {
@@ -144,12 +233,14 @@ pytm_record_alloc_raw(struct pytm_tls *t, void *p, uint64_t size)
             pytm_sampler_skip(&t->sampler);
             return;
         }
-        if (pytm_threads_ensure(t, false) && !pytm_g.exact &&
+        if (ensure(t, false) && !pytm_g.exact &&
             !pytm_sampler_should_sample(&t->sampler, size))
             return;
         weigh(t, size, &w);
-        if (pytm_tb_current(&tb) < 0) {
+        int trc = pytm_tb_current(&tb);
+        if (trc < 0) {
             count_drop(t);
+            adapt(t, trc);
             return;
         }
         have_tb = true;
@@ -162,7 +253,7 @@ pytm_record_alloc_raw(struct pytm_tls *t, void *p, uint64_t size)
         return;
     }
     if (!gil) {
-        if (pytm_threads_ensure(t, true) && !pytm_g.exact &&
+        if (ensure(t, true) && !pytm_g.exact &&
             !pytm_sampler_should_sample(&t->sampler, size)) {
             pytm_raw_unlock();
             return;

@@ -9,7 +9,11 @@
  * deferred through the pending queue otherwise (rawside.h).
  *
  * None of them fails the program's allocation: a record that cannot be
- * stored is dropped and counted (thread slot and arena n_dropped).
+ * stored is dropped and counted (thread slot and arena n_dropped). In
+ * sampled mode, drops caused by a full arena also double the session's
+ * interval (rate-limited; see adapt() in record.c); exact mode never
+ * adapts. A thread joining a session draws its sampler with the interval
+ * in force and, with PYTM_SEED, a seed derived from its ordinal.
  */
 #ifndef PYTM_RECORDER_RECORD_H
 #define PYTM_RECORDER_RECORD_H

@@ -15,6 +15,7 @@
 #include "session.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -33,6 +34,8 @@ static uint32_t last_nframe = 1;
 static uint64_t last_interval = PYTM_DEFAULT_SAMPLE_INTERVAL;
 static uint64_t last_arena_size;
 static bool last_keep;
+static bool last_seeded;
+static uint64_t last_seed;
 static bool passthrough_on;
 /* Set by the fork child handler (only thread), read by
  * pytm_session_after_fork_child (GIL). */
@@ -113,6 +116,7 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
         .sample_interval = cfg->interval,
         .nframe = cfg->nframe,
         .keep = cfg->keep,
+        .shm_dir = pytm_session_shm_dir(),
     };
     struct pytm_arena *a = NULL;
     int rc = pytm_arena_create(&ac, &a);
@@ -144,6 +148,12 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
     pytm_g.keep = cfg->keep;
     pytm_g.nframe = cfg->nframe;
     pytm_g.interval = cfg->interval;
+    pytm_g.interval_now = cfg->interval;
+    pytm_g.adapt_ns = 0;
+    pytm_g.adapt_drops = 0;
+    pytm_g.seeded = cfg->seeded;
+    pytm_g.seed = cfg->seed;
+    atomic_store_explicit(&pytm_g.next_ordinal, 0, memory_order_relaxed);
     pytm_g.arena = a;
     pytm_g.hdr = pytm_arena_header(a);
     pytm_g.tbs = pytm_arena_tbs(a);
@@ -175,6 +185,8 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
     last_interval = cfg->interval;
     last_arena_size = cfg->arena_size;
     last_keep = cfg->keep;
+    last_seeded = cfg->seeded;
+    last_seed = cfg->seed;
     return 0;
 
 fail:
@@ -184,6 +196,13 @@ fail:
     pytm_g.tbs = NULL;
     pytm_arena_close(a, false, false);
     return rc;
+}
+
+const char *
+pytm_session_shm_dir(void)
+{
+    const char *d = getenv("PYTM_SHM_DIR");
+    return d != NULL && d[0] != '\0' ? d : NULL;
 }
 
 void
@@ -346,7 +365,7 @@ pytm_session_interval(void)
  *     API has no "forget" call, so its mapping is left mapped and
  *     forgotten. Then, like tracemalloc (which keeps tracing in the
  *     child), tracing resumes in the child with the parent's settings in
- *     a NEW arena /dev/shm/pytm-<child pid>. The parent's traces are not
+ *     a NEW arena <shm dir>/pytm-<child pid>. The parent's traces are not
  *     carried over (the child starts empty). Unless keep=True, the new
  *     arena's name is removed right away: fork children often end with
  *     os._exit() (multiprocessing does), which runs no exit handler, and
@@ -414,6 +433,8 @@ pytm_session_after_fork_child(void)
         .interval = last_interval,
         .keep = last_keep,
         .arena_size = last_arena_size,
+        .seeded = last_seeded,
+        .seed = last_seed,
     };
     const char *what;
     if (pytm_session_start(&cfg, &what) < 0)

@@ -26,7 +26,18 @@ struct pytm_session {
     bool exact;              /* GIL+RAW: sample_interval == 1 */
     bool keep;               /* GIL+RAW */
     uint32_t nframe;         /* GIL+RAW: traceback limit */
-    uint64_t interval;       /* GIL+RAW: sample interval in bytes */
+    uint64_t interval;       /* GIL+RAW: sample interval in bytes given
+                                to start() (snapshot metadata) */
+    uint64_t interval_now;   /* GIL+RAW: interval new countdowns are drawn
+                                with; starts at `interval`, doubles when
+                                the arena fills (record.c: adapt()) */
+    uint64_t adapt_ns;       /* GIL: CLOCK_MONOTONIC of the last doubling */
+    uint32_t adapt_drops;    /* GIL: arena-full drops since then */
+    bool seeded;             /* GIL+RAW: PYTM_SEED given: thread seeds are
+                                seed + ordinal, not random */
+    uint64_t seed;           /* GIL+RAW: with `seeded` */
+    _Atomic uint32_t next_ordinal; /* atomic (relaxed RMW): ordinal of the
+                                next thread to join the session */
     struct pytm_arena *arena;       /* GIL+RAW */
     struct pytm_arena_header *hdr;  /* GIL+RAW */
     struct pytm_arena_tb *tbs;      /* GIL+RAW */
@@ -49,15 +60,16 @@ struct pytm_session {
 
 extern struct pytm_session pytm_g;
 
-/* Default mean sampling interval in bytes (start(sample_interval=...)),
- * chosen by measurement among 64/128/256/512 KiB (bench/quick_overhead.py
- * workloads, instruction counts under callgrind because wall time on the
- * shared build machine was too noisy): the overhead does not depend on
- * the interval in that range -- it is the per-call fast path (a TLS
- * countdown on malloc, a filter byte on free), ~7% more instructions on
- * an allocation-only loop and ~3% on a mixed stdlib workload at every
- * candidate -- so the smallest, most accurate one is the default. */
-#define PYTM_DEFAULT_SAMPLE_INTERVAL (64u * 1024u)
+/* Default mean sampling interval in bytes (start(sample_interval=...)).
+ * Rule: the smallest interval whose overhead is within 1 percentage
+ * point of the fast-path floor (a huge interval: nothing sampled) on
+ * both bench/quick_overhead.py workloads, counted in instructions under
+ * callgrind (deterministic). Smaller is more accurate (a line holding S
+ * bytes is good to about sqrt(I/S)). Measured (docs/sampling.md, "The
+ * default interval"): alloc loop +9.2/+8.3/+7.9/+7.6/+7.5% at
+ * 4/8/16/32/64 KiB vs a +7.4% floor; mixed stdlib +5.2/+4.1/+3.6/+3.2/
+ * +3.1% vs +2.7%. 8 KiB passes alloc but not mixed; 16 KiB passes both. */
+#define PYTM_DEFAULT_SAMPLE_INTERVAL (16u * 1024u)
 
 /* Arguments of start(). */
 struct pytm_session_config {
@@ -67,6 +79,9 @@ struct pytm_session_config {
     uint64_t arena_size;      /* 0: default */
     bool passthrough;         /* benchmark: install hooks that record
                                  nothing, no arena */
+    bool seeded;              /* deterministic sampler seeds (PYTM_SEED) */
+    uint64_t seed;            /* with `seeded`: thread k of the session
+                                 seeds its sampler from (seed, k) */
 };
 
 /* Process-wide setup at module import: pthread key, atfork handlers.
@@ -81,6 +96,10 @@ int pytm_session_global_init(void);
  * nothing behind (no hooks, no arena). */
 int pytm_session_start(const struct pytm_session_config *cfg,
                        const char **what);
+
+/* The arena directory: $PYTM_SHM_DIR when set and not empty (same rule
+ * as pytmtop's -p/--list/--clean), else NULL (= /dev/shm). */
+const char *pytm_session_shm_dir(void);
 
 /* Stops tracing: restores the allocators, drops every trace, closes the
  * arena (unlinked unless keep). No-op when not tracing. */

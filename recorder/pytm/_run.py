@@ -53,7 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--nframe", type=_positive_int, default=1,
                      metavar="N", help="frames per traceback (default 1)")
     run.add_argument("--keep", action="store_true",
-                     help="keep the arena in /dev/shm after exit")
+                     help="keep the arena (in $PYTM_SHM_DIR, default /dev/shm) "
+                          "after exit")
     run.add_argument("--arena-size", type=_positive_int, default=None,
                      metavar="BYTES", help="arena size in bytes")
     run.add_argument("-m", dest="module", default=None, metavar="MODULE",

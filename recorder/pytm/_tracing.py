@@ -43,6 +43,7 @@ __all__ = [
 DEFAULT_SAMPLE_INTERVAL: int = _recorder.DEFAULT_SAMPLE_INTERVAL
 
 _MAX_NFRAME = _recorder.MAX_NFRAME
+_INT_MAX = 2**31 - 1  # nframe is a C int in the stdlib
 _atexit_registered = False
 
 
@@ -60,8 +61,13 @@ def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
     ``sample_interval``: mean bytes between samples (Poisson by bytes,
     unbiased weights); 1 traces every allocation exactly like the stdlib
     tracemalloc. ``None`` means ``DEFAULT_SAMPLE_INTERVAL``.
-    ``keep``: leave the shared-memory arena in /dev/shm after stop()/exit.
+    ``keep``: leave the shared-memory arena (in ``$PYTM_SHM_DIR``, default
+    /dev/shm) after stop()/exit.
     ``arena_size``: arena size in bytes (``None``: the default).
+
+    Environment: ``PYTM_SAMPLE_INTERVAL`` (used when ``sample_interval``
+    is None), ``PYTM_SEED`` (an integer: deterministic sampler seeds, for
+    reproducible runs), ``PYTM_SHM_DIR`` (directory of the arena).
 
     When already tracing, does nothing (the running session keeps its
     settings), like ``tracemalloc.start()``.
@@ -69,6 +75,9 @@ def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
     global _atexit_registered
     # Same checks and messages as the stdlib (Modules/_tracemalloc.c).
     nframe = _check_int(nframe, "nframe")
+    if not -_INT_MAX - 1 <= nframe <= _INT_MAX:
+        # the stdlib converts to a C int first
+        raise OverflowError("Python int too large to convert to C int")
     if nframe < 1 or nframe > _MAX_NFRAME:
         raise ValueError("the number of frames must be in range [1; %d]"
                          % _MAX_NFRAME)
@@ -90,10 +99,19 @@ def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
     if arena_size is not None:
         arena_size = _check_int(arena_size, "arena_size")
         kwargs["arena_size"] = arena_size
-    _recorder.start(nframe, **kwargs)
+    seed = os.environ.get("PYTM_SEED")
+    if seed:
+        try:
+            kwargs["seed"] = int(seed, 0)
+        except ValueError:
+            raise ValueError("PYTM_SEED must be an integer, got %r"
+                             % seed) from None
+    # Registered before the hooks are installed, so that the atexit
+    # entry's allocation is never traced (the stdlib shows none).
     if not _atexit_registered:
         atexit.register(_recorder._atexit)
         _atexit_registered = True
+    _recorder.start(nframe, **kwargs)
 
 
 def stop() -> None:

@@ -100,9 +100,6 @@ print(json.dumps(out))
 """
 
 
-@pytest.mark.xfail(strict=True, reason="recorder/pytm/_tracing.py start(): "
-                   "nframe beyond a C int raises ValueError, the stdlib "
-                   "raises OverflowError (reported to the lead)")
 def test_start_huge_nframe_overflow_like_stdlib(run_py):
     """GIVEN nframe=2**70 WHEN start() THEN OverflowError, as stdlib."""
     mine, stdlib = run_py(HUGE_CODE).json()
