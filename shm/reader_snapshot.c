@@ -209,6 +209,8 @@ read_totals(const struct pytm_reader *r, struct pytm_snap_totals *t)
     t->n_dropped = atomic_load_explicit(&c->n_dropped, rx);
     t->live_samples = atomic_load_explicit(&c->live_samples, rx);
     t->clear_epoch = atomic_load_explicit(&c->clear_epoch, rx);
+    t->sample_interval_now =
+        atomic_load_explicit(&c->sample_interval_now, rx);
 }
 
 static int

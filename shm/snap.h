@@ -45,6 +45,10 @@ struct pytm_snap_totals {
     uint64_t n_dropped;
     uint64_t live_samples;
     uint64_t clear_epoch;
+    /* Live arenas only (0 = unknown, e.g. loaded from a dump): the
+     * interval in force now, above meta.sample_interval once a full
+     * arena made sampled mode back off. Not stored in dumps. */
+    uint64_t sample_interval_now;
 };
 
 struct pytm_snap_frame {

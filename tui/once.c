@@ -60,13 +60,17 @@ print_json(const struct pytm_app *app, FILE *out)
     fprintf(out, "{\"pid\": %" PRId64 ", \"cmdline\": ", s->meta.pid);
     json_str(out, s->meta.cmdline ? s->meta.cmdline : "");
     fprintf(out,
-            ", \"sample_interval\": %" PRIu64 ", \"exact\": %s, \"exited\": %s"
+            ", \"sample_interval\": %" PRIu64
+            ", \"sample_interval_now\": %" PRIu64 ", \"exact\": %s, \"exited\": %s"
             ", \"traced_current\": %" PRId64 ", \"traced_peak\": %" PRId64
             ", \"n_samples\": %" PRIu64 ", \"n_dropped\": %" PRIu64
             ", \"n_tracebacks\": %" PRIu32 ", \"total_size\": %" PRId64
             ", \"total_count\": %" PRId64 ", \"group\": \"%s\""
             ", \"cumulative\": %s, \"diff\": %s, \"rows\": [",
-            s->meta.sample_interval, s->meta.sample_interval == 1 ? "true" : "false",
+            s->meta.sample_interval,
+            s->totals.sample_interval_now ? s->totals.sample_interval_now
+                                          : s->meta.sample_interval,
+            s->meta.sample_interval == 1 ? "true" : "false",
             (s->meta.flags & PYTM_SNAP_EXITED) || app->src.exited ? "true" : "false",
             s->totals.traced_current, s->totals.traced_peak, s->totals.n_samples,
             s->totals.n_dropped, t->n_tbs, t->total_size, t->total_count,

@@ -89,6 +89,14 @@ draw_header(struct pytm_app *app)
         snprintf(base, sizeof base, "  base %s ago%s", up, app->show_diff ? "" : " (d: show)");
     }
     pytm_fmt_size(a, sizeof a, (int64_t)s->meta.sample_interval, false);
+    uint64_t now_iv = s->totals.sample_interval_now;
+    if (s->meta.sample_interval != 1 && now_iv > s->meta.sample_interval) {
+        /* a full arena made the recorder back off: say so */
+        char nb[16];
+        pytm_fmt_size(nb, sizeof nb, (int64_t)now_iv, false);
+        size_t used = strlen(a);
+        snprintf(a + used, sizeof a - used, " (now %s)", nb);
+    }
     snprintf(line, sizeof line,
              "interval %s  samples %" PRIu64 "  tracebacks %" PRIu32 "  dropped %" PRIu64
              "  | %s%s  sort %s %s%s%s%s%s",

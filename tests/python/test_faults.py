@@ -375,6 +375,14 @@ def test_arena_exhaustion_counts_drops_and_runs_on(arena_dump_tool,
             assert h["interval_now"] == k * interval, h
             assert k >= 2 and k & (k - 1) == 0, h  # doubled, k times
             assert h["interval_now"] <= 1 << 40
+        top = pytmtop_path()
+        if top:  # the viewer shows both figures the user needs
+            j = json.loads(subprocess.run(
+                [top, "-p", str(proc.pid), "--once", "--json"],
+                capture_output=True, text=True, check=True).stdout)
+            assert j["n_dropped"] > 0
+            assert j["sample_interval"] == interval
+            assert j["sample_interval_now"] == h["interval_now"]
     finally:
         proc.stdin.close()
         proc.wait(60)
