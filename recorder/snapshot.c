@@ -13,8 +13,12 @@
  */
 #include "snapshot.h"
 
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "arena.h"
 #include "frames.h"
@@ -27,22 +31,75 @@
 #include "tables.h"
 #include "threads.h"
 
-static size_t
-copy_table(const struct pytm_traces *t, struct pytm_snap_trace *out)
+/* RAW records other threads may add while the buffer is prepared. */
+#define RAW_SLACK 256u
+/* Below this many bytes one thread fills the buffer alone. */
+#define PARALLEL_MIN ((size_t)8 << 20)
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23 /* Linux 5.14 */
+#endif
+
+/* A fresh buffer of a large snapshot is mapped but not yet backed: one
+ * madvise faults a range in at once, cheaper than a trap per page
+ * during the copy. Best effort (older kernels: EINVAL, ignored). */
+static void
+prefault(void *buf, size_t bytes)
 {
-    size_t k = 0;
-    for (size_t i = 0; i < pytm_traces_capacity(t); i++) {
-        const struct pytm_trace_rec *r = &t->slots[i];
-        if (r->ptr == 0)
-            continue;
-        out[k].size = r->size;
-        out[k].est_size = r->est_size;
-        out[k].est_count = r->est_count;
-        out[k].tb = r->tb;
-        out[k].domain = r->domain;
-        k++;
-    }
-    return k;
+    size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+    if (bytes < ((size_t)1 << 20))
+        return;
+    uintptr_t a = ((uintptr_t)buf + pg - 1) & ~(uintptr_t)(pg - 1);
+    uintptr_t e = ((uintptr_t)buf + bytes) & ~(uintptr_t)(pg - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_POPULATE_WRITE);
+}
+
+/* One part of the buffer: fault [dst, dst + fault) in, then copy
+ * `bytes` from src to dst. Plain memory work, no Python, no hooks. */
+struct fill {
+    char *dst;
+    const char *src;
+    size_t bytes;
+    size_t fault;
+};
+
+static void *
+fill_run(void *arg)
+{
+    struct fill *f = arg;
+    prefault(f->dst, f->fault);
+    if (f->bytes != 0)
+        memcpy(f->dst, f->src, f->bytes);
+    return NULL;
+}
+
+/* Copies the main table's records to buf[0 .. n_main) and faults in
+ * the whole buffer of cap records. For a big snapshot most of the time
+ * is the kernel backing fresh pages, so a helper thread does the second
+ * half while the calling thread does the first (inline when the thread
+ * cannot be started). The main table does not change meanwhile: the
+ * caller holds the GIL throughout and the helper only reads it. */
+static void
+fill_main(struct pytm_snap_trace *buf, size_t cap)
+{
+    const struct pytm_traces *t = &pytm_g.traces;
+    const char *src = (const char *)pytm_traces_records(t);
+    size_t used = t->count * sizeof(*buf), all = cap * sizeof(*buf);
+    size_t half = all < PARALLEL_MIN ? all : (all / 2) & ~(size_t)4095;
+    /* Part 1: [0, half); part 2: [half, all), of which the records
+     * beyond `half` are copied. */
+    struct fill one = {(char *)buf, src, used < half ? used : half, half};
+    struct fill two = {(char *)buf + half, src + half,
+                       used > half ? used - half : 0, all - half};
+    pthread_t th;
+    bool helper = two.fault != 0 &&
+                  pthread_create(&th, NULL, fill_run, &two) == 0;
+    fill_run(&one);
+    if (helper)
+        pthread_join(th, NULL);
+    else if (two.fault != 0)
+        fill_run(&two);
 }
 
 PyObject *
@@ -50,20 +107,43 @@ pytm_snapshot_take(void)
 {
     pytm_session_sync();
 
-    /* 1. traces (malloc: the snapshot owns one malloc per array) */
+    /* 1. traces (malloc: the snapshot owns one malloc per array): the
+     * main table's records first, then the RAW table's. The buffer is
+     * allocated, faulted in and filled with the main records before the
+     * RAW lock is taken (milliseconds for a million traces); RAW
+     * records added meanwhile by other threads fit in the slack, else
+     * the buffer grows and we retry. */
     size_t n_main = pytm_g.traces.count;
     pytm_raw_lock();
-    pytm_raw_drain_locked();
-    size_t n_raw = pytm_raw.traces.count;
-    size_t cap = n_main + n_raw;
-    struct pytm_snap_trace *tr = malloc((cap ? cap : 1) * sizeof(*tr));
-    size_t n = 0;
-    if (tr != NULL)
-        n = copy_table(&pytm_raw.traces, tr);
+    size_t raw_room = pytm_raw.traces.count + RAW_SLACK;
     pytm_raw_unlock();
+    struct pytm_snap_trace *tr = malloc((n_main + raw_room) * sizeof(*tr));
     if (tr == NULL)
         return PyErr_NoMemory();
-    n += copy_table(&pytm_g.traces, tr + n);
+    fill_main(tr, n_main + raw_room);
+    size_t n;
+    for (;;) {
+        pytm_raw_lock();
+        pytm_raw_drain_locked();
+        size_t n_raw = pytm_raw.traces.count;
+        if (n_raw <= raw_room) {
+            if (n_raw != 0)
+                memcpy(tr + n_main, pytm_traces_records(&pytm_raw.traces),
+                       n_raw * sizeof(*tr));
+            pytm_raw_unlock();
+            n = n_main + n_raw;
+            break;
+        }
+        pytm_raw_unlock();
+        raw_room = n_raw * 2 + RAW_SLACK;
+        struct pytm_snap_trace *bigger =
+            realloc(tr, (n_main + raw_room) * sizeof(*tr));
+        if (bigger == NULL) {
+            free(tr);
+            return PyErr_NoMemory();
+        }
+        tr = bigger;
+    }
 
     /* 2. everything else, through the reader */
     struct pytm_reader *r = NULL;
@@ -107,16 +187,15 @@ pytm_snapshot_object_tb(PyObject *obj, uint32_t *tb)
     if (!pytm_session_is_tracing())
         return false;
     uintptr_t blk = (uintptr_t)pytm_frames_object_block(obj);
-    const struct pytm_trace_rec *rec = pytm_traces_get(&pytm_g.traces, blk);
-    if (rec != NULL) {
-        *tb = rec->tb;
+    struct pytm_trace_rec rec;
+    if (pytm_traces_get(&pytm_g.traces, blk, &rec)) {
+        *tb = rec.tb;
         return true;
     }
     bool found = false;
     pytm_raw_lock();
-    rec = pytm_traces_get(&pytm_raw.traces, blk);
-    if (rec != NULL) {
-        *tb = rec->tb;
+    if (pytm_traces_get(&pytm_raw.traces, blk, &rec)) {
+        *tb = rec.tb;
         found = true;
     }
     pytm_raw_unlock();

@@ -8,8 +8,9 @@
  * cannot grow; the recorder then drops the record and counts it.
  *
  * - struct pytm_traces: block address -> trace record (size, weights,
- *   traceback id, domain). Deletion is backward-shift (no tombstones), so
- *   heavy alloc/free churn never degrades probing.
+ *   traceback id, domain), records kept dense behind a 16-byte-slot
+ *   index (details below). Deletion is backward-shift (no tombstones),
+ *   so heavy alloc/free churn never degrades probing.
  * - struct pytm_fcache: (code object, instruction offset) -> arena frame
  *   id. Insert-only until cleared. The keys are borrowed: the caller
  *   holds a strong reference to each code object while it is cached.
@@ -30,6 +31,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "snap.h"
+
 /* Zero-filled private anonymous mapping of `bytes` (rounded up to a
  * page), or NULL. Shared by the tables; not for the hot path. */
 void *pytm_tables_map(size_t bytes);
@@ -37,9 +40,9 @@ void pytm_tables_unmap(void *p, size_t bytes);
 
 /* ---- trace table ------------------------------------------------------ */
 
-/* One recorded block. ptr == 0 marks an empty slot. */
+/* One recorded block, as handed in and out of the table. */
 struct pytm_trace_rec {
-    uintptr_t ptr;     /* block address (key) */
+    uintptr_t ptr;     /* block address (key, != 0) */
     uint64_t size;     /* the block's true size */
     int64_t est_size;  /* bytes it stands for (== size when exact) */
     int64_t est_count; /* blocks it stands for (== 1 when exact) */
@@ -47,15 +50,54 @@ struct pytm_trace_rec {
     uint32_t domain;   /* tracemalloc domain (0: Python allocators) */
 };
 
-struct pytm_traces {
-    struct pytm_trace_rec *slots; /* NULL until init */
-    size_t mask;                  /* capacity - 1 (capacity: power of 2) */
-    size_t count;                 /* live entries */
-    size_t grow_at;               /* count that triggers a rehash */
-    unsigned shift;               /* 64 - log2(capacity) */
+/* Index slot: 16 bytes, four per cache line. ptr == 0: empty. */
+struct pytm_trace_slot {
+    uintptr_t ptr;
+    uint64_t at; /* position of the record in recs[] / keys[] */
 };
 
-/* Maps an initial table of 2^bits slots (bits in [4, 40]).
+/* Live records are kept dense: recs[0 .. count) in exactly the layout a
+ * snapshot stores (struct pytm_snap_trace), keys[0 .. count) their block
+ * addresses, and an open-addressing index (linear probing, backward-
+ * shift deletion, no tombstones) maps an address to its position. A pop
+ * moves the last record into the hole (swap-remove) and repoints its
+ * index slot, so a snapshot is one memcpy of recs[] and growth rehashes
+ * from keys[] (sequential) instead of scanning the index. The dense
+ * arrays are sized for the index's hard limit (7/8 of its slots) with
+ * MAP_NORESERVE, so their untouched tail costs no memory, and grow with
+ * mremap (no copy, no refault).
+ *
+ * Staging: a new address's index slot is a cache miss (the index is far
+ * bigger than the caches and the hash scatters on purpose). So a put of
+ * an address that filter[] proves absent only appends the record and
+ * stages (ptr, at) in stage[], prefetching its index slot; the staged
+ * slots are written when stage[] is full, by which time their lines
+ * have arrived. filter[] counts live entries per 16-byte address granule
+ * modulo its size (saturating at 255, then sticky), so consecutive
+ * allocations touch the same filter lines; a zero proves absence (and
+ * also answers most frees of unrecorded blocks at once). Every lookup
+ * checks stage[] before the index. The filter is 16 MiB of reserved
+ * address space per table (MAP_NORESERVE); pages are touched only where
+ * recorded addresses fall, one byte per 16 bytes of traced address span
+ * modulo 256 MiB. */
+#define PYTM_TRACES_STAGE 16u
+#define PYTM_TRACES_FILTER_BITS 24u
+
+struct pytm_traces {
+    struct pytm_trace_slot *slots; /* NULL until init */
+    size_t mask;                   /* index capacity - 1 (a power of 2) */
+    size_t count;                  /* live entries (staged included) */
+    size_t grow_at;                /* count that triggers a rehash */
+    unsigned shift;                /* 64 - log2(index capacity) */
+    unsigned n_stage;              /* entries in stage[] */
+    struct pytm_snap_trace *recs;  /* dense records */
+    uintptr_t *keys;               /* dense addresses, keys[i] <-> recs[i] */
+    size_t rec_cap;                /* entries mapped in recs[] and keys[] */
+    uint8_t *filter;               /* 2^PYTM_TRACES_FILTER_BITS counters */
+    struct pytm_trace_slot stage[PYTM_TRACES_STAGE]; /* not yet indexed */
+};
+
+/* Maps an initial index of 2^bits slots (bits in [4, 40]).
  * Returns 0 or PYTM_E_NOMEM (then *t is empty and unusable). */
 int pytm_traces_init(struct pytm_traces *t, unsigned bits);
 
@@ -63,33 +105,57 @@ int pytm_traces_init(struct pytm_traces *t, unsigned bits);
 void pytm_traces_free(struct pytm_traces *t);
 
 /* Drops every entry. Shrinks back to 2^bits slots when larger (a fresh
- * mapping), else zeroes in place. 0 or PYTM_E_NOMEM (then *t is freed). */
+ * mapping), else zeroes in place and hands the dense pages back.
+ * 0 or PYTM_E_NOMEM (then *t is freed). */
 int pytm_traces_reset(struct pytm_traces *t, unsigned bits);
 
 /* Inserts rec (rec->ptr != 0). Returns 0 when inserted, 1 when an entry
  * for the same address existed: it is replaced and its old value stored
  * in *old. PYTM_E_NOMEM when the table is full and cannot grow (nothing
- * changed). */
+ * changed). Invalidates positions in recs[] only by appending. */
 int pytm_traces_put(struct pytm_traces *t, const struct pytm_trace_rec *rec,
                     struct pytm_trace_rec *old);
 
 /* Removes the entry for ptr into *out and returns true, or false (no
- * change) when there is none. */
+ * change) when there is none. The last record moves into its place. */
 bool pytm_traces_pop(struct pytm_traces *t, uintptr_t ptr,
                      struct pytm_trace_rec *out);
 
-/* The entry for ptr, or NULL. Valid until the next put/pop/reset. */
-const struct pytm_trace_rec *pytm_traces_get(const struct pytm_traces *t,
-                                             uintptr_t ptr);
+/* True and *out filled when ptr is recorded; false (no change) else. */
+bool pytm_traces_get(const struct pytm_traces *t, uintptr_t ptr,
+                     struct pytm_trace_rec *out);
 
-/* Bytes mapped by the table. */
+/* Bytes of memory the table holds: the index, the live part of the
+ * dense arrays and the resident pages of the filter (mincore), at page
+ * granularity. O(filter pages): not for the hot path. */
 size_t pytm_traces_memory(const struct pytm_traces *t);
 
-/* Iteration: slot i in [0, capacity) is live when slots[i].ptr != 0. */
+/* Index capacity in slots (0 before init). */
 static inline size_t
 pytm_traces_capacity(const struct pytm_traces *t)
 {
     return t->slots ? t->mask + 1 : 0;
+}
+
+/* The live records, recs[0 .. t->count), in no particular order; valid
+ * until the next put/pop/reset. */
+static inline const struct pytm_snap_trace *
+pytm_traces_records(const struct pytm_traces *t)
+{
+    return t->recs;
+}
+
+/* Starts loading the index slot where ptr's lookup begins, so that a
+ * put/pop/get issued a little later finds it in cache. Never faults
+ * (a prefetch of any address is harmless); no-op before init. */
+static inline void
+pytm_traces_prefetch(const struct pytm_traces *t, uintptr_t ptr)
+{
+    if (t->slots != NULL)
+        __builtin_prefetch(&t->slots[((uint64_t)(ptr >> 4) *
+                                      UINT64_C(0x9E3779B97F4A7C15)) >>
+                                     t->shift],
+                           1);
 }
 
 /* ---- frame cache ------------------------------------------------------ */

@@ -72,12 +72,20 @@ traces_put_get_pop(void **state)
     struct fixture *f = *state;
     struct pytm_trace_rec old, r = rec_for(key(1), 100, 7);
     assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
-    const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(1));
-    assert_non_null(g);
-    assert_int_equal(g->size, 100);
-    assert_int_equal(g->est_size, 200);
-    assert_int_equal(g->tb, 7);
-    assert_null(pytm_traces_get(&f->traces, key(2)));
+    struct pytm_trace_rec g;
+    assert_true(pytm_traces_get(&f->traces, key(1), &g));
+    assert_int_equal(g.ptr, key(1));
+    assert_int_equal(g.size, 100);
+    assert_int_equal(g.est_size, 200);
+    assert_int_equal(g.est_count, 3);
+    assert_int_equal(g.tb, 7);
+    assert_false(pytm_traces_get(&f->traces, key(2), &g));
+    /* The dense record is in snapshot layout. */
+    const struct pytm_snap_trace *d = pytm_traces_records(&f->traces);
+    assert_int_equal(d[0].size, 100);
+    assert_int_equal(d[0].est_size, 200);
+    assert_int_equal(d[0].est_count, 3);
+    assert_int_equal(d[0].tb, 7);
 
     /* Same address again: replaced, old value handed back. */
     struct pytm_trace_rec r2 = rec_for(key(1), 55, 9);
@@ -108,53 +116,185 @@ traces_grow_and_reset_shrinks(void **state)
     /* Load factor stays at or below 70%. */
     assert_true(f->traces.count * 10 <= pytm_traces_capacity(&f->traces) * 7);
     for (size_t i = 1; i <= 20000; i++) {
-        const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(i));
-        assert_non_null(g);
-        assert_int_equal(g->size, i);
+        struct pytm_trace_rec g;
+        assert_true(pytm_traces_get(&f->traces, key(i), &g));
+        assert_int_equal(g.size, i);
+        assert_int_equal(g.tb, i);
     }
+    /* Insertion order is kept while nothing is popped: recs[k] is the
+     * (k+1)-th put, across every rehash. */
+    const struct pytm_snap_trace *d = pytm_traces_records(&f->traces);
+    for (size_t k = 0; k < 20000; k++)
+        assert_int_equal(d[k].size, k + 1);
     size_t big = pytm_traces_memory(&f->traces);
     assert_true(big > small);
     assert_int_equal(pytm_traces_reset(&f->traces, 4), 0);
     assert_int_equal(f->traces.count, 0);
     assert_true(pytm_traces_memory(&f->traces) < big);
-    assert_null(pytm_traces_get(&f->traces, key(5)));
+    struct pytm_trace_rec g;
+    assert_false(pytm_traces_get(&f->traces, key(5), &g));
+    /* Usable again after the reset. */
+    struct pytm_trace_rec r = rec_for(key(5), 5, 5);
+    assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+    assert_true(pytm_traces_get(&f->traces, key(5), &g));
+    assert_int_equal(g.size, 5);
+    assert_int_equal(pytm_traces_records(&f->traces)[0].size, 5);
 }
 
-/* Random inserts and deletes against a reference model: backward-shift
- * deletion must never lose or resurrect an entry. */
+/* Every index slot and every dense record agree with the model: the
+ * dense arrays hold exactly the live keys once each, each with its own
+ * record, and each key's slot points at its position. */
+static void
+check_against_model(struct fixture *f)
+{
+    const struct pytm_traces *t = &f->traces;
+    size_t live = 0;
+    for (size_t i = 0; i < N_MODEL; i++)
+        live += f->model[i] != 0;
+    assert_int_equal(t->count, live);
+    static uint8_t seen[N_MODEL];
+    memset(seen, 0, sizeof(seen));
+    for (size_t k = 0; k < t->count; k++) {
+        uintptr_t p = t->keys[k];
+        size_t i = (size_t)(p - key(0)) / 48u;
+        assert_true(i < N_MODEL && key(i) == p);
+        assert_int_equal(seen[i], 0);
+        seen[i] = 1;
+        assert_int_equal(t->recs[k].size, f->model[i]);
+        assert_int_equal(t->recs[k].tb, (uint32_t)i);
+    }
+    size_t used = 0;
+    for (size_t j = 0; j < pytm_traces_capacity(t); j++) {
+        if (t->slots[j].ptr == 0)
+            continue;
+        used++;
+        assert_true(t->slots[j].at < t->count);
+        assert_int_equal(t->keys[t->slots[j].at], t->slots[j].ptr);
+    }
+    assert_true(t->n_stage <= PYTM_TRACES_STAGE);
+    for (unsigned j = 0; j < t->n_stage; j++) {
+        assert_true(t->stage[j].at < t->count);
+        assert_int_equal(t->keys[t->stage[j].at], t->stage[j].ptr);
+    }
+    assert_int_equal(used + t->n_stage, t->count);
+    for (size_t i = 0; i < N_MODEL; i++) {
+        struct pytm_trace_rec g;
+        if (f->model[i] == 0) {
+            assert_false(pytm_traces_get(t, key(i), &g));
+        }
+        else {
+            assert_true(pytm_traces_get(t, key(i), &g));
+            assert_int_equal(g.ptr, key(i));
+            assert_int_equal(g.size, f->model[i]);
+        }
+    }
+}
+
+/* Random inserts, replacements and deletes against a reference model:
+ * backward-shift deletion and swap-remove must never lose, duplicate or
+ * resurrect an entry, nor leave a slot pointing at a moved record. */
 static void
 traces_churn_matches_model(void **state)
 {
     struct fixture *f = *state;
     uint64_t x = 88172645463325252ull;
     struct pytm_trace_rec old, out;
-    size_t live = 0;
     for (int step = 0; step < 200000; step++) {
         x ^= x << 13;
         x ^= x >> 7;
         x ^= x << 17;
         size_t i = (size_t)(x % N_MODEL);
+        uint64_t size = (x >> 20) % 1000 + 1;
+        struct pytm_trace_rec r = rec_for(key(i), size, (uint32_t)i);
         if (f->model[i] == 0) {
-            uint64_t size = (x >> 20) % 1000 + 1;
-            struct pytm_trace_rec r = rec_for(key(i), size, 1);
             assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
             f->model[i] = size;
-            live++;
+        }
+        else if ((x >> 40) % 4 == 0) {
+            /* Same address put again: replaced in place. */
+            assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 1);
+            assert_int_equal(old.size, f->model[i]);
+            assert_int_equal(old.ptr, key(i));
+            f->model[i] = size;
         }
         else {
             assert_true(pytm_traces_pop(&f->traces, key(i), &out));
             assert_int_equal(out.size, f->model[i]);
+            assert_int_equal(out.tb, (uint32_t)i);
+            assert_int_equal(out.ptr, key(i));
             f->model[i] = 0;
-            live--;
         }
+        if (step % 20011 == 0)
+            check_against_model(f);
     }
-    assert_int_equal(f->traces.count, live);
+    check_against_model(f);
+    /* Drain in address order (not dense order): every pop moves some
+     * other record. */
     for (size_t i = 0; i < N_MODEL; i++) {
-        const struct pytm_trace_rec *g = pytm_traces_get(&f->traces, key(i));
-        if (f->model[i] == 0)
-            assert_null(g);
-        else
-            assert_int_equal(g->size, f->model[i]);
+        if (f->model[i] != 0) {
+            assert_true(pytm_traces_pop(&f->traces, key(i), &out));
+            assert_int_equal(out.size, f->model[i]);
+            f->model[i] = 0;
+        }
+        if (i % 1024 == 0)
+            check_against_model(f);
+    }
+    check_against_model(f);
+    assert_int_equal(f->traces.count, 0);
+}
+
+/* Addresses 2^(FILTER_BITS + 4) apart share a filter counter: the
+ * counter saturates (sticky at 255), lookups then fall through to the
+ * stage and the index, and absent addresses still miss. */
+static void
+traces_filter_aliasing(void **state)
+{
+    struct fixture *f = *state;
+    const uintptr_t step = (uintptr_t)1 << (PYTM_TRACES_FILTER_BITS + 4);
+    const uintptr_t base = (uintptr_t)0x100000000ull;
+    struct pytm_trace_rec old, out, g;
+    for (uint32_t i = 0; i < 300; i++) {
+        struct pytm_trace_rec r = rec_for(base + i * step, i + 1, i);
+        assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+    }
+    /* Aliased but never inserted: a miss, no change. */
+    assert_false(pytm_traces_get(&f->traces, base + 300 * step, &g));
+    assert_false(pytm_traces_pop(&f->traces, base + 300 * step, &out));
+    /* A replacement is found through the saturated counter. */
+    struct pytm_trace_rec r = rec_for(base + 7 * step, 999, 7);
+    assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 1);
+    assert_int_equal(old.size, 8);
+    for (uint32_t i = 0; i < 300; i++) {
+        assert_true(pytm_traces_pop(&f->traces, base + i * step, &out));
+        assert_int_equal(out.size, i == 7 ? 999 : i + 1);
+    }
+    assert_int_equal(f->traces.count, 0);
+    assert_false(pytm_traces_get(&f->traces, base, &g));
+    /* A neighbour granule of an address just popped: a miss too. */
+    assert_false(pytm_traces_get(&f->traces, base + 16, &g));
+}
+
+/* A put right after a pop of the same address (the allocator reusing a
+ * block at once) and pops of staged records in every stage position. */
+static void
+traces_stage_reuse(void **state)
+{
+    struct fixture *f = *state;
+    struct pytm_trace_rec old, out, g;
+    for (uint32_t round = 0; round < 3 * PYTM_TRACES_STAGE; round++) {
+        for (uint32_t i = 0; i < round % PYTM_TRACES_STAGE + 1; i++) {
+            struct pytm_trace_rec r = rec_for(key(i), round * 100 + i, i);
+            assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+        }
+        /* Pop from the middle first, then the rest. */
+        uint32_t n = round % PYTM_TRACES_STAGE + 1;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = (k + n / 2) % n;
+            assert_true(pytm_traces_pop(&f->traces, key(i), &out));
+            assert_int_equal(out.size, round * 100 + i);
+            assert_false(pytm_traces_get(&f->traces, key(i), &g));
+        }
+        assert_int_equal(f->traces.count, 0);
     }
 }
 
@@ -272,6 +412,9 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(traces_churn_matches_model, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(traces_filter_aliasing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(traces_stage_reuse, setup, teardown),
         cmocka_unit_test_setup_teardown(fcache_put_get_clear, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(tbcache_keys, setup, teardown),
