@@ -16,7 +16,6 @@ first; a trace is ``(domain, size, frames, total_nframe)``.
 
 from __future__ import annotations
 
-import linecache
 from collections.abc import Sequence
 from functools import total_ordering
 from typing import Any, Iterable, Optional
@@ -148,6 +147,7 @@ class Traceback(Sequence):
         lines = []
         for frame in frames:
             lines.append('  File "%s", line %s' % (frame.filename, frame.lineno))
+            import linecache  # lazily: it imports tokenize
             source = linecache.getline(frame.filename, frame.lineno).strip()
             if source:
                 lines.append("    %s" % source)
