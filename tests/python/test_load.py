@@ -1,7 +1,7 @@
 """Load test (issue 6): 8 threads allocate and free in exact mode while
 two outside readers poll the live arena every 100 ms.
 
-Duration: $PYTM_LOAD_SECONDS (default 10 here; run it with 60 for the
+Duration: $PYTM_LOAD_SECONDS (default 10 here; .ci/test runs it with 60 for the
 documented long run, see docs/reliability.md).
 
 Checked on every poll (pytm_arena_dump and `pytmtop --once --json`,
