@@ -39,22 +39,35 @@ fc_home(const struct pytm_fcache *c, const void *code, int32_t lasti)
     return (size_t)((h * FIB64) >> c->shift);
 }
 
-static int
-fc_alloc(struct pytm_fcache *c, unsigned bits)
+/* Both caches are open-addressing arrays of 2^bits slots growing at 70%
+ * load: maps the zeroed slot array and fills the shared geometry. */
+static void *
+map_slots(unsigned bits, size_t ent_size, size_t *mask, size_t *count,
+          size_t *grow_at, unsigned *shift)
 {
     if (bits < MIN_BITS)
         bits = MIN_BITS;
     if (bits > MAX_BITS)
-        return PYTM_E_NOMEM;
+        return NULL;
     size_t cap = (size_t)1 << bits;
-    struct pytm_fcache_ent *s = pytm_tables_map(cap * sizeof(*s));
+    void *s = pytm_tables_map(cap * ent_size);
+    if (s == NULL)
+        return NULL;
+    *mask = cap - 1;
+    *count = 0;
+    *grow_at = cap / 10 * 7;
+    *shift = 64u - bits;
+    return s;
+}
+
+static int
+fc_alloc(struct pytm_fcache *c, unsigned bits)
+{
+    void *s = map_slots(bits, sizeof(*c->slots), &c->mask, &c->count,
+                        &c->grow_at, &c->shift);
     if (s == NULL)
         return PYTM_E_NOMEM;
     c->slots = s;
-    c->mask = cap - 1;
-    c->count = 0;
-    c->grow_at = cap / 10 * 7;
-    c->shift = 64u - bits;
     return 0;
 }
 
@@ -154,19 +167,11 @@ pytm_fcache_memory(const struct pytm_fcache *c)
 static int
 tc_alloc(struct pytm_tbcache *c, unsigned bits)
 {
-    if (bits < MIN_BITS)
-        bits = MIN_BITS;
-    if (bits > MAX_BITS)
-        return PYTM_E_NOMEM;
-    size_t cap = (size_t)1 << bits;
-    struct pytm_tbcache_ent *s = pytm_tables_map(cap * sizeof(*s));
+    void *s = map_slots(bits, sizeof(*c->slots), &c->mask, &c->count,
+                        &c->grow_at, &c->shift);
     if (s == NULL)
         return PYTM_E_NOMEM;
     c->slots = s;
-    c->mask = cap - 1;
-    c->count = 0;
-    c->grow_at = cap / 10 * 7;
-    c->shift = 64u - bits;
     return 0;
 }
 
