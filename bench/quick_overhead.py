@@ -15,7 +15,7 @@ Ir of two runs minus Ir of one), which the load of a shared machine does
 not disturb.
 
 Modes: none (untraced), pass (PEP 445 hooks that only forward:
-_recorder._passthrough_start), sNNk (pytm sampled at NN KiB, nframe 1),
+bench/hook/benchhook.c, compiled on first use into bench/.cache), sNNk (pytm sampled at NN KiB, nframe 1),
 exact (pytm sample_interval=1), tm (stdlib tracemalloc, nframe 1).
 """
 
@@ -70,8 +70,8 @@ def mixed(reps=3):
 
 fn = {"alloc": alloc, "mixed": mixed}[workload]
 if mode == "pass":
-    from pytm import _recorder
-    _recorder._passthrough_start()
+    import benchhook
+    benchhook.start_passthrough()
 elif mode == "exact":
     import pytm
     pytm.start(1, sample_interval=1)
@@ -92,9 +92,36 @@ print(time.perf_counter() - t0)
 '''
 
 
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def benchhook_dir() -> str:
+    """A directory holding benchhook built for this interpreter (the
+    PEP 445 pass-through floor is not part of pytm's extension)."""
+    import sysconfig
+    out = os.path.join(HERE, ".cache", sys.implementation.cache_tag)
+    src = os.path.join(HERE, "hook", "benchhook.c")
+    so = os.path.join(out, "benchhook" + sysconfig.get_config_var("EXT_SUFFIX"))
+    if not os.path.exists(so) or os.path.getmtime(so) < os.path.getmtime(src):
+        os.makedirs(out, exist_ok=True)
+        subprocess.run([os.environ.get("CC", "cc"), "-O2", "-shared", "-fPIC",
+                        "-I" + sysconfig.get_paths()["include"], src,
+                        "-o", so], check=True)
+    return out
+
+
+def child_env() -> dict:
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    path = benchhook_dir()
+    env["PYTHONPATH"] = path + (os.pathsep + env["PYTHONPATH"]
+                                if env.get("PYTHONPATH") else "")
+    return env
+
+
 def run_once(mode: str, workload: str) -> float:
     out = subprocess.run([sys.executable, "-c", CHILD, mode, workload],
-                         capture_output=True, text=True, check=True)
+                         capture_output=True, text=True, check=True,
+                         env=child_env())
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -106,7 +133,7 @@ def instructions(mode: str, workload: str, reps: int) -> int:
                           "--callgrind-out-file=/dev/null", exe, "-c",
                           CHILD, mode, workload, str(reps)],
                          capture_output=True, text=True, check=True,
-                         env=dict(os.environ, PYTHONHASHSEED="0"))
+                         env=child_env())
     m = re.search(r"Collected : (\d+)", out.stderr)
     if m is None:
         raise RuntimeError("no callgrind total:\n" + out.stderr)

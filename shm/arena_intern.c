@@ -9,7 +9,7 @@
  *   2. checks the section has room, else PYTM_E_FULL, nothing written,
  *   3. writes the entry past the published end,
  *   4. release-stores the section's published counter.
- * Release stores here pair with the acquire loads in reader_snapshot.c
+ * Release stores here pair with the acquire loads in reader_snap.c
  * load_published(), which loads in the reverse order of dependency
  * (tracebacks, frame_ids, frames, strings) so every id it copies refers
  * to an entry it also copies.
@@ -208,7 +208,7 @@ intern_string_locked(struct pytm_arena *a, const char *s, size_t len,
                                                memory_order_relaxed) + 1,
                           memory_order_relaxed);
     /* Release: publishes the record above. Paired with the acquire of
-     * strings_used in reader_snapshot.c load_published(). */
+     * strings_used in reader_snap.c load_published(). */
     atomic_store_explicit(&p->strings_used, a->strings_used,
                           memory_order_release);
     *sid = (uint32_t)at;
@@ -255,7 +255,7 @@ intern_frame_locked(struct pytm_arena *a, uint32_t filename, uint32_t lineno,
     a->frames_used++;
     table_put(t, hash, id);
     /* Release: publishes frames[id]. Paired with the acquire of
-     * frames_used in reader_snapshot.c load_published(). */
+     * frames_used in reader_snap.c load_published(). */
     atomic_store_explicit(&a->h->published.frames_used, a->frames_used,
                           memory_order_release);
     *frame_id = id;
@@ -313,7 +313,7 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
         memcpy(&a->frame_ids[at], ids, (size_t)nframe * sizeof *ids);
         a->frame_ids_used += nframe;
         /* Release: publishes the frame list. Paired with the acquire of
-         * frame_ids_used in reader_snapshot.c load_published(). */
+         * frame_ids_used in reader_snap.c load_published(). */
         atomic_store_explicit(&p->frame_ids_used, a->frame_ids_used,
                               memory_order_release);
     }
@@ -334,7 +334,7 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
     table_put(t, hash, id);
     /* Release: publishes tbs[id] (and, transitively, the frames and
      * strings it names). Paired with the acquire of tracebacks_used in
-     * reader_snapshot.c load_published() and in pytm_arena_tb_count(). */
+     * reader_snap.c load_published() and in pytm_arena_tb_count(). */
     atomic_store_explicit(&p->tracebacks_used, a->tbs_used,
                           memory_order_release);
     *tb_id = id;

@@ -4,7 +4,7 @@
  * read-only + acquire the magic + copy the identity fields + validate
  * the copy (pytm_reader_validate_identity_). From then on every bound
  * comes from the validated copy. The tables are copied out by
- * reader_snapshot.c; list/clean are in reader_list.c.
+ * reader_snap.c; list/clean are in reader_list.c.
  *
  * Acquire side of the creation protocol (release side: arena.c
  * publish_header):

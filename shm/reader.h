@@ -49,7 +49,7 @@ void pytm_reader_close(struct pytm_reader *r);
  * PYTM_E_CORRUPT and leave *out empty. Aggregates are relaxed reads:
  * see arena_layout.h. The result passes pytm_snap_validate.
  * Cost: proportional to strings + frames + tracebacks, no traces[]. */
-int pytm_reader_snapshot(struct pytm_reader *r, struct pytm_snap *out);
+int pytm_reader_snap(struct pytm_reader *r, struct pytm_snap *out);
 
 /* Header identity, valid while attached. */
 int64_t pytm_reader_pid(const struct pytm_reader *r);

@@ -1,5 +1,5 @@
 /* shm/reader_internal: the reader's private state, shared by reader.c
- * (attach, validate, liveness), reader_snapshot.c (copy the tables) and
+ * (attach, validate, liveness), reader_snap.c (copy the tables) and
  * reader_list.c (list, clean). Not used outside shm/reader*.c and tests.
  */
 #ifndef PYTM_SHM_READER_INTERNAL_H

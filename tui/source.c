@@ -77,7 +77,7 @@ pytm_source_refresh(struct pytm_source *src)
         src->snap.meta.flags |= PYTM_SNAP_EXITED;
         return 0;
     }
-    int err = pytm_reader_snapshot(src->reader, &src->scratch);
+    int err = pytm_reader_snap(src->reader, &src->scratch);
     src->last_err = err;
     if (err)
         return err;

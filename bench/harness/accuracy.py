@@ -107,7 +107,7 @@ print(json.dumps(out))
 """
 
 # The recorder seeds every thread's sampler from the clock, its thread id
-# and an address (recorder/threads.c); it reads no seed variable yet, so
+# and an address (recorder/core/threads.c); it reads no seed variable yet, so
 # the accuracy runs are independent rather than seeded.
 SEED_ENV = None
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 class Tracer:
     name: str
     label: str
-    kind: str                 # untraced | hook | pytm-passthrough |
+    kind: str                 # untraced | hook |
     #                           tracemalloc | pytm | memray
     nframe: int = 1
     interval: str = ""        # pytm: "default" or "exact"
@@ -40,8 +40,6 @@ class Tracer:
             return _Session()
         if self.kind == "hook":
             return _HookSession(self.hook_mode)
-        if self.kind == "pytm-passthrough":
-            return _PytmPassthroughSession()
         if self.kind == "tracemalloc":
             return _TracemallocSession(self.nframe)
         if self.kind == "pytm":
@@ -87,19 +85,6 @@ def _line_stats(stats):
         rows.append([frame.filename, frame.lineno, int(st.size),
                      int(st.count)])
     return rows
-
-
-class _PytmPassthroughSession(_Session):
-    """pytm's own hooks in pass-through mode: installed on all three
-    domains, recording nothing, no arena (recorder/module.c)."""
-
-    def __init__(self):
-        from pytm import _recorder
-        self.rec = _recorder
-        _recorder._passthrough_start()
-
-    def stop(self):
-        self.rec._passthrough_stop()
 
 
 class _TracemallocSession(_Session):
@@ -153,7 +138,6 @@ ALL = [
     Tracer("untraced", "untraced", "untraced"),
     Tracer("hook", "PEP 445 pass-through (floor)", "hook",
            hook_mode="passthrough"),
-    Tracer("pytm-passthrough", "pytm pass-through hooks", "pytm-passthrough"),
     Tracer("tracemalloc-1", "tracemalloc nframe=1", "tracemalloc", 1),
     Tracer("tracemalloc-25", "tracemalloc nframe=25", "tracemalloc", 25),
     Tracer("pytm-1", "pytm sampled nframe=1", "pytm", 1, "default"),
@@ -169,9 +153,10 @@ ALL = [
 BY_NAME = {t.name: t for t in ALL}
 SHOWN = [t for t in ALL if not t.hidden]
 
-# --quick keeps pytm's floor (its hooks recording nothing), one of each tracer at nframe=1, and memray's
-# comparable mode (it sees pymalloc allocations as tracemalloc and pytm do).
-QUICK = ["untraced", "pytm-passthrough", "tracemalloc-1", "pytm-1", "pytm-exact-1",
+# --quick keeps the floor (PEP 445 hooks that only forward), one of each
+# tracer at nframe=1, and memray's comparable mode (it sees pymalloc
+# allocations as tracemalloc and pytm do).
+QUICK = ["untraced", "hook", "tracemalloc-1", "pytm-1", "pytm-exact-1",
          "memray-pyalloc"]
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@
  *                Used once per workload to learn how many allocations it
  *                makes, the denominator of "ns per allocation".
  *
+ * It also carries bench_free(n, size), a micro-benchmark of whatever
+ * hooks are installed (pytm's included): n PyObject_Malloc then n
+ * PyObject_Free of `size` bytes, timed apart.
+ *
  * Not part of pytm: built by bench/run with the system C compiler into
  * bench/.venv; has no pytm symbols, so it cannot influence pytm's numbers.
  *
@@ -24,6 +28,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 #include <stdatomic.h>
+#include <stdlib.h>
+#include <time.h>
 
 /* Protected by the GIL (written in start/stop only). */
 static PyMemAllocatorEx saved[3];
@@ -156,6 +162,38 @@ counts(PyObject *self, PyObject *unused)
                          "total", c[0] + c[1] + c[2]);
 }
 
+static double
+now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static PyObject *
+bench_free(PyObject *self, PyObject *args)
+{
+    (void)self;
+    Py_ssize_t n, size;
+    if (!PyArg_ParseTuple(args, "nn:bench_free", &n, &size))
+        return NULL;
+    if (n < 1 || size < 0)
+        return PyErr_Format(PyExc_ValueError, "need n >= 1 and size >= 0");
+    /* The pointer array itself comes from libc: not through the hooks. */
+    void **v = malloc((size_t)n * sizeof(*v));
+    if (v == NULL)
+        return PyErr_NoMemory();
+    double t0 = now_ns();
+    for (Py_ssize_t i = 0; i < n; i++)
+        v[i] = PyObject_Malloc((size_t)size);
+    double t1 = now_ns();
+    for (Py_ssize_t i = 0; i < n; i++)
+        PyObject_Free(v[i]);
+    double t2 = now_ns();
+    free(v);
+    return Py_BuildValue("(dd)", (t1 - t0) / (double)n, (t2 - t1) / (double)n);
+}
+
 static PyMethodDef methods[] = {
     {"start_passthrough", start_passthrough, METH_NOARGS,
      "Install forwarding-only hooks on RAW, MEM and OBJ."},
@@ -164,6 +202,9 @@ static PyMethodDef methods[] = {
     {"stop", stop, METH_NOARGS, "Restore the saved allocators."},
     {"counts", counts, METH_NOARGS,
      "Allocation requests seen per domain since start_count()."},
+    {"bench_free", bench_free, METH_VARARGS,
+     "bench_free(n, size) -> (ns per alloc, ns per free) through "
+     "PyObject_Malloc/PyObject_Free with whatever hooks are installed."},
     {NULL, NULL, 0, NULL},
 };
 

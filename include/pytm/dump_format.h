@@ -2,11 +2,11 @@
  *
  * The full specification, with layout tables and a worked example, is
  * docs/dump-format.md; this header is its machine-readable half. Both
- * the encoder (shm/dump_write.c) and the decoder (shm/dump_read.c) use
+ * the encoder (dump/dump_write.c) and the decoder (dump/dump_read.c) use
  * only these constants.
  *
  * A dump is portable: every multi-byte field is little-endian and is
- * written and read one field at a time through shm/le.h. No struct here
+ * written and read one field at a time through dump/le.h. No struct here
  * is ever written to a file as raw memory; the offsets below are byte
  * positions inside a serialised header, not C struct offsets.
  *

@@ -25,7 +25,7 @@ __all__ = ["BaseFilter", "Filter", "DomainFilter"]
 # API shows as ("<unknown>", 0).
 UNKNOWN_FILENAME = "<unknown>"
 
-# Kinds of compiled filters understood by SnapData.filter (snapobj.c).
+# Kinds of compiled filters understood by SnapData.filter (snapdata.c).
 _KIND_FILTER = 0
 _KIND_DOMAIN = 1
 

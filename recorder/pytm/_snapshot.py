@@ -4,7 +4,7 @@
 from raw traces, ``traces``, ``traceback_limit``, ``statistics``,
 ``compare_to``, ``filter_traces``, ``dump``, ``load``) plus conversions
 to and from the stdlib class. Every loop over traces runs in C
-(recorder/snapobj*.c): statistics and compare_to build one Statistic per
+(recorder/snapdata*.c): statistics and compare_to build one Statistic per
 group, and ``Snapshot.traces`` is a lazy sequence that makes a Trace
 object only for the index asked for.
 

@@ -97,7 +97,7 @@ read_arena(struct pytm_reader *r)
     pytm_snap_init(&s);
     /* twice: the second call frees and refills the first result */
     for (int i = 0; i < 2; i++) {
-        int rc = pytm_reader_snapshot(r, &s);
+        int rc = pytm_reader_snap(r, &s);
         if (rc == 0) {
             check(pytm_snap_validate(&s) == 0);
         } else {

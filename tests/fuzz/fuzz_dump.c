@@ -1,4 +1,4 @@
-/* libFuzzer harness for the .pytm decoder (shm/dump_read.c).
+/* libFuzzer harness for the .pytm decoder (dump/dump_read.c).
  *
  *   cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DPYTM_BUILD_FUZZERS=ON
  *   cmake --build build-fuzz --target fuzz_dump

@@ -177,7 +177,7 @@ snapshot(const char *path, struct pytm_snap *s)
     if (rc)
         die(path, rc);
     pytm_snap_init(s);
-    rc = pytm_reader_snapshot(r, s);
+    rc = pytm_reader_snap(r, s);
     if (rc)
         die("snapshot", rc);
     pytm_reader_close(r);

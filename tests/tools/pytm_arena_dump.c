@@ -50,7 +50,7 @@ main(int argc, char **argv)
     }
     struct pytm_snap s;
     pytm_snap_init(&s);
-    rc = pytm_reader_snapshot(r, &s);
+    rc = pytm_reader_snap(r, &s);
     if (rc < 0) {
         fprintf(stderr, "pytm_arena_dump: snapshot: %s\n", pytm_strerror(rc));
         pytm_reader_close(r);

@@ -15,7 +15,7 @@
 #include <cmocka.h>
 
 #include "shm/arena.h"
-#include "shm/pytm_error.h"
+#include "model/pytm_error.h"
 
 struct fixture {
     char dir[64];                  /* temp dir, the arena's shm_dir */

@@ -1,4 +1,4 @@
-/* Unit tests for tui/model: grouping by each key, tracebacks that
+/* Unit tests for model/: grouping by each key, tracebacks that
  * differ only by total_nframe merging, nframe 0 as ("<unknown>", 0),
  * cumulative sums with tracemalloc's duplicate-frame rule, diff against
  * a baseline built from a snapshot with a different string order
@@ -20,9 +20,9 @@
 
 #include <cmocka.h>
 
-#include "shm/pytm_error.h"
-#include "shm/snap.h"
-#include "tui/model.h"
+#include "model/pytm_error.h"
+#include "model/snap.h"
+#include "model/model.h"
 
 /* A frame for the builder: file and line. */
 struct fr {

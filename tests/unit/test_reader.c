@@ -89,7 +89,7 @@ test_reader_try(const char *path, struct pytm_snap *snap)
         assert_null(r);
         return rc;
     }
-    rc = pytm_reader_snapshot(r, snap);
+    rc = pytm_reader_snap(r, snap);
     if (rc != 0) {
         assert_int_equal(snap->n_strings, 0);
         assert_null(snap->str_pool);
@@ -158,7 +158,7 @@ test_attach_path(void **state)
     assert_int_equal(pytm_reader_sample_interval(r), 512);
     assert_int_equal(pytm_reader_nframe(r), 8);
     assert_int_equal(pytm_reader_liveness(r), PYTM_LIVE_RUNNING);
-    assert_int_equal(pytm_reader_snapshot(r, &f->snap), 0);
+    assert_int_equal(pytm_reader_snap(r, &f->snap), 0);
     check_fixture_snapshot(f, &f->snap);
 
     /* the writer goes on; the next snapshot (into the same struct) sees it */
@@ -167,7 +167,7 @@ test_attach_path(void **state)
     assert_int_equal(pytm_arena_intern_frame(f->a, sid, 1, &fid), 0);
     assert_int_equal(pytm_arena_intern_traceback(f->a, &fid, 1, 1, &tid), 0);
     pytm_arena_record_alloc(f->a, tid, 7, 1);
-    assert_int_equal(pytm_reader_snapshot(r, &f->snap), 0);
+    assert_int_equal(pytm_reader_snap(r, &f->snap), 0);
     assert_int_equal(f->snap.n_strings, 4);
     assert_int_equal(f->snap.n_tbs, 4);
     assert_string_equal(
@@ -189,7 +189,7 @@ test_attach_pid(void **state)
     struct pytm_reader *r;
     assert_int_equal(pytm_reader_open_pid(getpid(), f->dir, &r), 0);
     assert_string_equal(pytm_reader_path(r), pytm_arena_path(f->a));
-    assert_int_equal(pytm_reader_snapshot(r, &f->snap), 0);
+    assert_int_equal(pytm_reader_snap(r, &f->snap), 0);
     check_fixture_snapshot(f, &f->snap);
     pytm_reader_close(r);
 
@@ -225,7 +225,7 @@ test_liveness_stopped_exited(void **state)
         pytm_arena_close(b, true, exiting);
         assert_int_equal(pytm_reader_liveness(r),
                          exiting ? PYTM_LIVE_EXITED : PYTM_LIVE_STOPPED);
-        assert_int_equal(pytm_reader_snapshot(r, &f->snap), 0);
+        assert_int_equal(pytm_reader_snap(r, &f->snap), 0);
         assert_int_equal(f->snap.meta.flags & PYTM_SNAP_EXITED,
                          exiting ? PYTM_SNAP_EXITED : 0);
         pytm_reader_close(r);

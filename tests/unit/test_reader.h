@@ -16,9 +16,9 @@
 #include <cmocka.h>
 
 #include "shm/arena.h"
-#include "shm/pytm_error.h"
+#include "model/pytm_error.h"
 #include "shm/reader.h"
-#include "shm/snap.h"
+#include "model/snap.h"
 
 /* setup() creates and fills a writer arena in a temp dir:
  *   strings  "main.py", "lib/util.py", ""

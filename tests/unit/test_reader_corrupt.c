@@ -176,12 +176,12 @@ test_truncated_after_attach(void **state)
     munmap(m, size);
     struct pytm_reader *r;
     assert_int_equal(pytm_reader_open_path(path, &r), 0);
-    assert_int_equal(pytm_reader_snapshot(r, &f->snap), 0);
+    assert_int_equal(pytm_reader_snap(r, &f->snap), 0);
     assert_int_equal(f->snap.n_tbs, 3);
     const off_t sizes[2] = {8192, 0};
     for (int i = 0; i < 2; i++) {
         assert_int_equal(truncate(path, sizes[i]), 0);
-        assert_int_equal(pytm_reader_snapshot(r, &f->snap), PYTM_E_TRUNCATED);
+        assert_int_equal(pytm_reader_snap(r, &f->snap), PYTM_E_TRUNCATED);
         assert_int_equal(f->snap.n_tbs, 0); /* left empty */
         assert_null(f->snap.str_pool);
         /* the header is unreadable; its pid (ours) is alive */

@@ -19,7 +19,7 @@
 
 #include <cmocka.h>
 
-#include "recorder/sampler.h"
+#include "recorder/core/sampler.h"
 
 #define KIB UINT64_C(1024)
 #define MIB (KIB * KIB)

@@ -1,4 +1,4 @@
-/* Unit tests for shm/snap: builders (and their growth, also on arrays
+/* Unit tests for model/snap: builders (and their growth, also on arrays
  * allocated by someone else), validate (each invariant broken once,
  * with an intact control before every break), copy, aggregate_traces.
  */
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "shm/pytm_error.h"
-#include "shm/snap.h"
+#include "model/pytm_error.h"
+#include "model/snap.h"
 
 /* setup() builds: strings "a.py" "b.py"; frames a.py:1, b.py:2;
  * tbs t0 = [f1, f0] total 3, t1 = [] total 0; traces (t0, 100, 1),

@@ -1,4 +1,4 @@
-/* Unit tests for recorder/snapfilter: tracemalloc's Filter/DomainFilter
+/* Unit tests for model/snapfilter: tracemalloc's Filter/DomainFilter
  * rules (inclusive OR-ed, exclusive AND-ed, lineno, all_frames, domain,
  * the "<unknown>" frame) evaluated per traceback, kept traces and
  * recomputed aggregates, and the INVAL preconditions.
@@ -12,8 +12,8 @@
 
 #include <cmocka.h>
 
-#include "shm/pytm_error.h"
-#include "shm/snap.h"
+#include "pytm_error.h"
+#include "snap.h"
 #include "snapfilter.h"
 
 /* setup() builds: strings 0 "a.py", 1 "b.py" (2 = "<unknown>" in match

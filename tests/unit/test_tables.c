@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "pytm_error.h"
-#include "recorder/tables.h"
+#include "tables.h"
 
 #define N_MODEL 4096u
 

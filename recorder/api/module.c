@@ -1,0 +1,303 @@
+/* recorder/api/module: the CPython glue of pytm._recorder -- module
+ * definition, argument parsing, exceptions. Everything else lives in
+ * core/session.c (lifecycle; core/ is the hot path), live.c (snapshots
+ * of the live session) and snapdata*.c (the SnapData type).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <string.h>
+
+#include "arena.h"
+#include "live.h"
+#include "pytm_error.h"
+#include "session.h"
+#include "snapdata.h"
+
+#define MAX_NFRAME 65535
+
+/* Raises the exception for a failed start() step. Returns NULL. */
+static PyObject *
+raise_start_error(int rc, const char *what)
+{
+    if (what != NULL && strcmp(what, "hooks") == 0)
+        return PyErr_Format(PyExc_RuntimeError,
+                            "pytm: cannot install the allocator hooks: ours "
+                            "from a previous session are still chained below "
+                            "another hook (e.g. tracemalloc started after "
+                            "pytm); stop that one first");
+    if (rc == PYTM_E_NOMEM)
+        return PyErr_NoMemory();
+    if (rc == PYTM_E_INVAL)
+        return PyErr_Format(PyExc_ValueError, "pytm: cannot create the "
+                            "arena: %s", pytm_strerror(rc));
+    return PyErr_Format(PyExc_OSError, "pytm: cannot create the %s: %s",
+                        what ? what : "session", pytm_strerror(rc));
+}
+
+/* An int >= 1 as uint64, or -1 with TypeError/ValueError/OverflowError. */
+static int
+positive_u64(PyObject *o, const char *name, uint64_t *out)
+{
+    if (!PyLong_Check(o)) {
+        PyErr_Format(PyExc_TypeError, "%s must be an int, not %.100s", name,
+                     Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    int overflow;
+    long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+    if (v == -1 && PyErr_Occurred())
+        return -1;
+    if (overflow < 0 || (overflow == 0 && v < 1)) {
+        PyErr_Format(PyExc_ValueError, "%s must be >= 1", name);
+        return -1;
+    }
+    if (overflow > 0) {
+        PyErr_Format(PyExc_OverflowError, "%s is too large", name);
+        return -1;
+    }
+    *out = (uint64_t)v;
+    return 0;
+}
+
+PyDoc_STRVAR(start_doc,
+"start(nframe=1, sample_interval=DEFAULT_SAMPLE_INTERVAL, keep=False,\n"
+"      arena_size=None, seed=None)\n--\n\n"
+"Start tracing Python memory allocations into a shared-memory arena.\n"
+"Does nothing when already tracing. seed: an int (taken modulo 2**64)\n"
+"makes the per-thread sampler seeds deterministic; None: random.");
+
+static PyObject *
+recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
+{
+    static char *kwlist[] = {"nframe", "sample_interval", "keep",
+                             "arena_size", "seed", NULL};
+    int nframe = 1;
+    PyObject *interval_o = NULL, *arena_o = Py_None, *seed_o = Py_None;
+    int keep = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iOpOO:start", kwlist,
+                                     &nframe, &interval_o, &keep, &arena_o,
+                                     &seed_o))
+        return NULL;
+    if (nframe < 1 || nframe > MAX_NFRAME)
+        return PyErr_Format(PyExc_ValueError,
+                            "the number of frames must be in range [1; %d]",
+                            MAX_NFRAME);
+    struct pytm_session_config cfg = {
+        .nframe = (uint32_t)nframe,
+        .interval = PYTM_DEFAULT_SAMPLE_INTERVAL,
+        .keep = keep != 0,
+    };
+    if (interval_o != NULL &&
+        positive_u64(interval_o, "sample_interval", &cfg.interval) < 0)
+        return NULL;
+    if (arena_o != Py_None) {
+        if (positive_u64(arena_o, "arena_size", &cfg.arena_size) < 0)
+            return NULL;
+        if (cfg.arena_size < PYTM_ARENA_MIN_SIZE)
+            return PyErr_Format(PyExc_ValueError,
+                                "arena_size must be at least %llu bytes",
+                                (unsigned long long)PYTM_ARENA_MIN_SIZE);
+    }
+    if (seed_o != Py_None) {
+        if (!PyLong_Check(seed_o))
+            return PyErr_Format(PyExc_TypeError, "seed must be an int");
+        cfg.seed = (uint64_t)PyLong_AsUnsignedLongLongMask(seed_o);
+        if (cfg.seed == (uint64_t)-1 && PyErr_Occurred())
+            return NULL;
+        cfg.seeded = true;
+    }
+    const char *what;
+    int rc = pytm_session_start(&cfg, &what);
+    if (rc < 0)
+        return raise_start_error(rc, what);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_stop(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    pytm_session_stop();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_is_tracing(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return PyBool_FromLong(pytm_session_is_tracing());
+}
+
+static PyObject *
+recorder_get_traced_memory(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    int64_t cur, peak;
+    pytm_session_traced_memory(&cur, &peak);
+    return Py_BuildValue("(LL)", (long long)cur, (long long)peak);
+}
+
+static PyObject *
+recorder_reset_peak(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    pytm_session_reset_peak();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_clear_traces(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    if (pytm_session_clear() < 0)
+        return PyErr_NoMemory();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_get_traceback_limit(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return PyLong_FromUnsignedLong(pytm_session_nframe());
+}
+
+static PyObject *
+recorder_get_sample_interval(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return PyLong_FromUnsignedLongLong(pytm_session_interval());
+}
+
+static PyObject *
+recorder_get_tracemalloc_memory(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return PyLong_FromUnsignedLongLong(pytm_session_memory());
+}
+
+static PyObject *
+recorder_arena_path(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    /* None also for a fork child's private (unnamed) arena. */
+    const struct pytm_session *s = pytm_session_current();
+    if (!pytm_session_is_tracing() || s->unlinked)
+        Py_RETURN_NONE;
+    return PyUnicode_DecodeFSDefault(pytm_arena_path(s->arena));
+}
+
+static PyObject *
+recorder_take_snapshot_data(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    if (!pytm_session_is_tracing())
+        return PyErr_Format(PyExc_RuntimeError,
+                            "the tracemalloc module must be tracing memory "
+                            "allocations to take a snapshot");
+    return pytm_live_take(pytm_session_current());
+}
+
+static PyObject *
+recorder_get_object_traceback_index(PyObject *Py_UNUSED(mod), PyObject *obj)
+{
+    uint32_t tb;
+    if (pytm_live_object_tb(pytm_session_current(), obj, &tb))
+        return PyLong_FromUnsignedLong(tb);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_atexit(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    pytm_session_exit(false);
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_after_fork_child(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    pytm_session_after_fork_child();
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+recorder_stats(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return pytm_live_stats(pytm_session_current());
+}
+
+static PyObject *
+recorder_threads(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return pytm_live_threads(pytm_session_current());
+}
+
+static PyMethodDef recorder_methods[] = {
+    {"start", (PyCFunction)(void (*)(void))recorder_start,
+     METH_VARARGS | METH_KEYWORDS, start_doc},
+    {"stop", recorder_stop, METH_NOARGS,
+     "Stop tracing: restore the allocators, clear the traces, close the "
+     "arena (removed unless keep)."},
+    {"is_tracing", recorder_is_tracing, METH_NOARGS,
+     "True while tracing."},
+    {"get_traced_memory", recorder_get_traced_memory, METH_NOARGS,
+     "(current, peak) traced bytes; estimates when sampling."},
+    {"reset_peak", recorder_reset_peak, METH_NOARGS,
+     "Set the peak to the current traced size."},
+    {"clear_traces", recorder_clear_traces, METH_NOARGS,
+     "Forget every trace (interned tracebacks stay)."},
+    {"get_traceback_limit", recorder_get_traceback_limit, METH_NOARGS,
+     "Maximum number of frames stored in a traceback."},
+    {"get_sample_interval", recorder_get_sample_interval, METH_NOARGS,
+     "Mean sampling interval in bytes of the last start() (1: exact)."},
+    {"get_tracemalloc_memory", recorder_get_tracemalloc_memory, METH_NOARGS,
+     "Bytes used by pytm: private tables plus arena bytes in use."},
+    {"arena_path", recorder_arena_path, METH_NOARGS,
+     "Path of the shared-memory arena, or None when not tracing."},
+    {"take_snapshot_data", recorder_take_snapshot_data, METH_NOARGS,
+     "SnapData of the current state, with every recorded block."},
+    {"get_object_traceback_index", recorder_get_object_traceback_index, METH_O,
+     "Traceback index of the block holding obj, or None if not recorded."},
+    {"_atexit", recorder_atexit, METH_NOARGS,
+     "Interpreter exit: stop, marking a kept arena EXITED."},
+    {"_after_fork_child", recorder_after_fork_child, METH_NOARGS,
+     "os.register_at_fork(after_in_child=...) hook."},
+    {"_stats", recorder_stats, METH_NOARGS,
+     "Internal counters of the recorder, for tests and diagnostics."},
+    {"_threads", recorder_threads, METH_NOARGS,
+     "Live thread slots of the arena: list of (tid, name, n_allocs, "
+     "n_samples)."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+recorder_exec(PyObject *m)
+{
+    if (pytm_session_global_init() < 0) {
+        PyErr_SetString(PyExc_RuntimeError, "pytm: cannot set up the "
+                        "thread-exit key or fork handlers");
+        return -1;
+    }
+    if (pytm_snapdata_add_types(m) < 0)
+        return -1;
+    if (PyModule_AddIntConstant(m, "DEFAULT_SAMPLE_INTERVAL",
+                                PYTM_DEFAULT_SAMPLE_INTERVAL) < 0 ||
+        PyModule_AddIntConstant(m, "MAX_NFRAME", MAX_NFRAME) < 0 ||
+        PyModule_AddIntConstant(m, "ARENA_DEFAULT_SIZE",
+                                (long)PYTM_ARENA_DEFAULT_SIZE) < 0 ||
+        PyModule_AddIntConstant(m, "ARENA_MIN_SIZE",
+                                (long)PYTM_ARENA_MIN_SIZE) < 0)
+        return -1;
+    return 0;
+}
+
+static PyModuleDef_Slot recorder_slots[] = {
+    {Py_mod_exec, recorder_exec},
+    {0, NULL},
+};
+
+static struct PyModuleDef recorder_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "pytm._recorder",
+    .m_doc = "pytm's allocator hooks and shared-memory recorder.",
+    .m_size = 0,
+    .m_methods = recorder_methods,
+    .m_slots = recorder_slots,
+};
+
+PyMODINIT_FUNC
+PyInit__recorder(void)
+{
+    return PyModuleDef_Init(&recorder_module);
+}

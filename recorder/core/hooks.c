@@ -1,0 +1,323 @@
+/* recorder/core/hooks: PEP 445 hooks -- thin trampolines over one generic
+ * alloc / free / realloc path (see hooks.h).
+ *
+ * CONCURRENCY DESIGN (CPython 3.11: one GIL per process)
+ *
+ * Who calls us. MEM and OBJ hooks always run with the GIL held (PEP 445
+ * requires it). RAW hooks may run with or without the GIL and even
+ * without a thread state (thread bootstrap/teardown, code between
+ * Py_BEGIN/END_ALLOW_THREADS). Any hook may re-enter another one on the
+ * same thread: pymalloc serves large requests with PyMem_RawMalloc().
+ *
+ * What is shared, and what protects it.
+ *   - Per-thread state (sampler countdown, unflushed counters, the
+ *     reentrancy guard): TLS, owner thread only (threads.h). The sampled
+ *     fast path touches nothing else: one decrement-and-test.
+ *   - MEM/OBJ trace table, frame cache, raw-traceback cache, the main
+ *     filter, the capture buffers: the GIL. Single writer.
+ *   - Arena aggregates and the traced_current/peak/n_samples/n_frees/
+ *     live_samples counters: the GIL, through the *_serial arena
+ *     functions (plain load + store, no lock prefix). Nobody updates them
+ *     without the GIL: RAW events that arrive without it are queued
+ *     (rawside.h) and applied by the next GIL holder, in order.
+ *   - arena n_allocs/n_dropped and thread slots: atomic RMW
+ *     (pytm_arena_count) or owner-only stores; never touched by the
+ *     serial functions, so the two kinds cannot lose each other's
+ *     updates.
+ *   - RAW trace table, RAW filter, pending queue, thread registry: the
+ *     RAW lock, a spinlock held for a few hundred nanoseconds at most and
+ *     never across a call into an allocator or into Python. Lock order:
+ *     GIL -> RAW lock, so a RAW hook without the GIL can never deadlock
+ *     with a GIL holder waiting for it.
+ *   - Session fields (active, gen, arena pointers, mode): written by
+ *     start/stop with both the GIL and the RAW lock held, so a GIL holder
+ *     or a RAW-lock holder reads them stable. A RAW hook without the GIL
+ *     reads them only under the RAW lock, after checking `active`; that
+ *     is also how stop() knows nobody still writes into the arena it is
+ *     about to unmap.
+ *
+ * The reentrancy guard (TLS) is set for the whole time a hook runs its
+ * own code, the underlying allocator included. A hook entered with the
+ * guard set passes straight through -- that is how pymalloc's
+ * PyMem_RawMalloc() fallback for a block already seen by the OBJ hook is
+ * neither counted by the sampler nor recorded twice (tracemalloc does the
+ * same). Frees and the removal half of realloc are never skipped: a RAW
+ * record must be forgotten whoever frees it.
+ *
+ * Frees. The free of an unsampled block is the hottest path. In sampled
+ * mode a byte counter per address bucket (tables.h) proves most blocks
+ * unrecorded with one load from a static array; only non-zero buckets
+ * reach the table. Exact mode records everything, so it goes straight to
+ * the table. RAW frees always test the RAW filter first: most RAW frees
+ * are pymalloc's own re-entrant releases of blocks the OBJ hook owns.
+ * A RAW record is removed BEFORE the underlying free/realloc: once the
+ * block is released another thread may get the same address and record
+ * it, and a late removal would then delete the wrong record.
+ *
+ * 3.12+: per-interpreter GILs (PEP 684) would break "GIL => single
+ * writer" for the serial arena updates and the private tables; those
+ * versions need per-interpreter sessions or atomic updates. The frame
+ * shim (frames.c) already refuses internals outside 3.11; a port must
+ * revisit this block.
+ */
+#include <Python.h>
+
+#include "hooks.h"
+
+#include "policy.h"
+#include "pytm_error.h"
+#include "record.h"
+#include "tables.h"
+#include "threads.h"
+
+/* One per domain, the trampolines' ctx. `prev` and `session` are
+ * written at install (GIL held, before the hooks go live, so
+ * PyMem_SetAllocator's store publishes them) and read by the
+ * trampolines; `installed` says our functions are somewhere in the
+ * domain's chain (GIL). */
+struct hook_domain {
+    PyMemAllocatorDomain domain;
+    bool installed;
+    PyMemAllocatorEx prev;
+    struct pytm_session *session;
+};
+
+static struct hook_domain dom_raw = {.domain = PYMEM_DOMAIN_RAW};
+static struct hook_domain dom_mem = {.domain = PYMEM_DOMAIN_MEM};
+static struct hook_domain dom_obj = {.domain = PYMEM_DOMAIN_OBJ};
+
+#define LIKELY(x) __builtin_expect(!!(x), 1)
+#define UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* ---- generic paths ---------------------------------------------------- */
+
+/* Sampled-mode fast path without the reentrancy guard. The guard exists
+ * so that a block is not seen twice when the allocator below re-enters a
+ * hook for it: pymalloc serves requests above 512 bytes with
+ * PyMem_RawMalloc(). Smaller MEM/OBJ requests never do that with the
+ * block itself, and the RAW allocator below (libc) never calls back into
+ * Python, so for them an unsampled call can be a plain tail call.
+ * 448 leaves room for the debug hooks' padding (PYTHONMALLOC=debug adds
+ * 4 * sizeof(size_t) before handing the request to pymalloc). The one
+ * RAW call pymalloc may make for a small request (growing its arena
+ * vector with PyMem_RawRealloc) is then sampled like any RAW request --
+ * it is real memory the program caused. Exact mode always guards, so
+ * that it matches tracemalloc, which ignores all reentrant calls. */
+#define NO_REENTRY_MAX 448u
+
+static ALWAYS_INLINE void *
+call_alloc(struct hook_domain *d, bool zeroed, size_t nelem, size_t elsize)
+{
+    return zeroed ? d->prev.calloc(d->prev.ctx, nelem, elsize)
+                  : d->prev.malloc(d->prev.ctx, elsize);
+}
+
+/* malloc (nelem ignored, must be 1) and calloc. `raw` selects the RAW
+ * table, `exact` skips the sampler. Both are compile-time constants in
+ * every trampoline, so each one compiles to its own straight path. */
+static ALWAYS_INLINE void *
+gen_alloc(struct hook_domain *d, bool raw, bool exact, bool zeroed,
+          size_t nelem, size_t elsize)
+{
+    struct pytm_tls *t = &pytm_tls;
+    if (UNLIKELY(t->guard))
+        return call_alloc(d, zeroed, nelem, elsize);
+    /* calloc overflow: the allocator returns NULL, size is then unused */
+    size_t size = zeroed ? nelem * elsize : elsize;
+    t->n_allocs++;
+    bool sample = exact || pytm_policy_crossed(t, size);
+    /* Unsampled and nothing below can re-enter a hook with this block:
+     * tail-call the allocator without the guard (see NO_REENTRY_MAX). */
+    if (LIKELY(!sample) && (raw || size <= NO_REENTRY_MAX))
+        return call_alloc(d, zeroed, nelem, elsize);
+    pytm_guard_set(t);
+    void *p = call_alloc(d, zeroed, nelem, elsize);
+    if (UNLIKELY(sample)) {
+        if (p == NULL)
+            pytm_policy_skip(t);
+        else if (raw)
+            pytm_record_alloc_raw(d->session, t, p, size);
+        else
+            pytm_record_alloc_main(d->session, t, p, size);
+    }
+    pytm_guard_clear(t);
+    return p;
+}
+
+static ALWAYS_INLINE void
+gen_free(struct hook_domain *d, bool raw, bool exact, void *ptr)
+{
+    if (raw) {
+        if (UNLIKELY(pytm_filter_raw_maybe(ptr)) && ptr != NULL)
+            pytm_record_free_raw(d->session, ptr);
+    }
+    else if (exact) {
+        if (ptr != NULL)
+            pytm_record_free_main(d->session, ptr);
+    }
+    else if (UNLIKELY(pytm_filter_main_maybe(ptr))) {
+        pytm_record_free_main(d->session, ptr);
+    }
+    d->prev.free(d->prev.ctx, ptr);
+}
+
+static ALWAYS_INLINE void *
+gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
+            size_t size)
+{
+    struct pytm_tls *t = &pytm_tls;
+    struct pytm_trace_rec old;
+    uint32_t epoch = 0;
+    bool took = false;
+
+    /* RAW: take the old record out first (see "Frees" above). */
+    if (raw && ptr != NULL && UNLIKELY(pytm_filter_raw_maybe(ptr)))
+        took = pytm_record_raw_take(d->session, ptr, &old, &epoch);
+
+    bool reentrant = UNLIKELY(t->guard);
+    bool sample = false;
+    if (!reentrant) {
+        t->n_allocs++;
+        pytm_guard_set(t);
+        sample = exact || pytm_policy_crossed(t, size);
+    }
+    void *p2 = d->prev.realloc(d->prev.ctx, ptr, size);
+
+    /* The old block is gone when the realloc succeeded (tracemalloc:
+     * remove the old trace, add a new one at the current traceback). */
+    if (raw) {
+        if (took) {
+            if (p2 != NULL)
+                pytm_record_raw_account_free(d->session, &old, epoch);
+            else
+                pytm_record_raw_untake(d->session, &old, epoch);
+        }
+    }
+    else if (p2 != NULL && ptr != NULL &&
+             (exact || UNLIKELY(pytm_filter_main_maybe(ptr)))) {
+        pytm_record_free_main(d->session, ptr);
+    }
+    if (reentrant)
+        return p2;
+    if (UNLIKELY(sample)) {
+        if (p2 == NULL)
+            pytm_policy_skip(t);
+        else if (raw)
+            pytm_record_alloc_raw(d->session, t, p2, size);
+        else
+            pytm_record_alloc_main(d->session, t, p2, size);
+    }
+    pytm_guard_clear(t);
+    return p2;
+}
+
+/* ---- trampolines ------------------------------------------------------ */
+
+#define TRAMPOLINES(tag, RAW, EXACT)                                        \
+    static void *tag##_malloc(void *ctx, size_t size)                       \
+    {                                                                       \
+        return gen_alloc(ctx, RAW, EXACT, false, 1, size);                  \
+    }                                                                       \
+    static void *tag##_calloc(void *ctx, size_t nelem, size_t elsize)       \
+    {                                                                       \
+        return gen_alloc(ctx, RAW, EXACT, true, nelem, elsize);             \
+    }                                                                       \
+    static void *tag##_realloc(void *ctx, void *ptr, size_t size)           \
+    {                                                                       \
+        return gen_realloc(ctx, RAW, EXACT, ptr, size);                     \
+    }                                                                       \
+    static void tag##_free(void *ctx, void *ptr)                            \
+    {                                                                       \
+        gen_free(ctx, RAW, EXACT, ptr);                                     \
+    }
+
+TRAMPOLINES(s_main, false, false)
+TRAMPOLINES(s_raw, true, false)
+TRAMPOLINES(x_main, false, true)
+TRAMPOLINES(x_raw, true, true)
+
+/* ---- install / uninstall ---------------------------------------------- */
+
+static PyMemAllocatorEx
+ours_for(struct hook_domain *d, enum pytm_hooks_mode mode)
+{
+    bool raw = d->domain == PYMEM_DOMAIN_RAW;
+    PyMemAllocatorEx a = {.ctx = d};
+    if (mode == PYTM_HOOKS_EXACT) {
+        a.malloc = raw ? x_raw_malloc : x_main_malloc;
+        a.calloc = raw ? x_raw_calloc : x_main_calloc;
+        a.realloc = raw ? x_raw_realloc : x_main_realloc;
+        a.free = raw ? x_raw_free : x_main_free;
+    }
+    else {
+        a.malloc = raw ? s_raw_malloc : s_main_malloc;
+        a.calloc = raw ? s_raw_calloc : s_main_calloc;
+        a.realloc = raw ? s_raw_realloc : s_main_realloc;
+        a.free = raw ? s_raw_free : s_main_free;
+    }
+    return a;
+}
+
+static struct hook_domain *const domains[] = {&dom_raw, &dom_mem, &dom_obj};
+#define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
+
+static bool
+is_current(struct hook_domain *d)
+{
+    PyMemAllocatorEx cur;
+    PyMem_GetAllocator(d->domain, &cur);
+    return cur.ctx == d;
+}
+
+int
+pytm_hooks_install(struct pytm_session *s, enum pytm_hooks_mode mode)
+{
+    for (size_t i = 0; i < N_DOMAINS; i++) {
+        if (domains[i]->installed && !is_current(domains[i]))
+            return PYTM_E_EXISTS;
+    }
+    for (size_t i = 0; i < N_DOMAINS; i++) {
+        struct hook_domain *d = domains[i];
+        if (!d->installed)
+            PyMem_GetAllocator(d->domain, &d->prev);
+        d->session = s;
+    }
+    /* Everything saved before anything goes live. */
+    for (size_t i = 0; i < N_DOMAINS; i++) {
+        struct hook_domain *d = domains[i];
+        PyMemAllocatorEx a = ours_for(d, mode);
+        PyMem_SetAllocator(d->domain, &a);
+        d->installed = true;
+    }
+    return 0;
+}
+
+bool
+pytm_hooks_uninstall(void)
+{
+    bool all = true;
+    for (size_t i = 0; i < N_DOMAINS; i++) {
+        struct hook_domain *d = domains[i];
+        if (!d->installed)
+            continue;
+        if (is_current(d)) {
+            PyMem_SetAllocator(d->domain, &d->prev);
+            d->installed = false;
+        }
+        else {
+            all = false;
+        }
+    }
+    return all;
+}
+
+bool
+pytm_hooks_current(void)
+{
+    for (size_t i = 0; i < N_DOMAINS; i++) {
+        if (is_current(domains[i]))
+            return true;
+    }
+    return false;
+}

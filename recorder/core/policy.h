@@ -1,0 +1,110 @@
+/* recorder/core/policy: the sampling policy -- which allocations are
+ * recorded, with what weights, at what interval, from which seed.
+ *
+ * The one owner of those decisions. The sampler (sampler.h) is the
+ * mechanism (a per-thread countdown and the Horvitz-Thompson weights);
+ * this module says how it is driven:
+ *   - interval: the one given to start(); `interval_now` is the one new
+ *     countdowns are drawn with, equal to it until a full arena makes
+ *     sampled mode back off (pytm_policy_dropped doubles it);
+ *   - exact mode (interval 1): every allocation, weights (size, 1),
+ *     never adapts;
+ *   - seeding: a thread joining a session draws its first countdown
+ *     from a random seed, or, with PYTM_SEED, from seed + ordinal so
+ *     that a run can be repeated;
+ *   - the decision: the hooks' fast path only runs the countdown
+ *     (pytm_policy_crossed); when it crosses, pytm_policy_decide is the
+ *     one place that says "record" and computes the weights.
+ *
+ * Thread-safety: a struct pytm_policy lives in the session; its fields
+ * are labelled below. A struct pytm_tls is its own thread's.
+ */
+#ifndef PYTM_RECORDER_POLICY_H
+#define PYTM_RECORDER_POLICY_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sampler.h"
+#include "threads.h"
+
+struct pytm_session;
+
+/* Default mean sampling interval in bytes (start(sample_interval=...)).
+ * Rule: the smallest interval whose overhead is within 1 percentage
+ * point of the fast-path floor (a huge interval: nothing sampled) on
+ * both bench/quick_overhead.py workloads, counted in instructions under
+ * callgrind (deterministic). Smaller is more accurate (a line holding S
+ * bytes is good to about sqrt(I/S)). Measured (docs/sampling.md, "The
+ * default interval"): alloc loop +9.2/+8.3/+7.9/+7.6/+7.5% at
+ * 4/8/16/32/64 KiB vs a +7.4% floor; mixed stdlib +5.2/+4.1/+3.6/+3.2/
+ * +3.1% vs +2.7%. 8 KiB passes alloc but not mixed; 16 KiB passes both. */
+#define PYTM_DEFAULT_SAMPLE_INTERVAL (16u * 1024u)
+
+struct pytm_policy {
+    bool exact;              /* GIL+RAW: interval == 1 */
+    bool seeded;             /* GIL+RAW: PYTM_SEED given */
+    uint64_t seed;           /* GIL+RAW: with `seeded` */
+    uint64_t interval;       /* GIL+RAW: given to start() */
+    uint64_t interval_now;   /* GIL+RAW: what new countdowns are drawn
+                                with; read by a RAW hook without the GIL
+                                only under the RAW lock */
+    uint64_t adapt_ns;       /* GIL: CLOCK_MONOTONIC of the last doubling */
+    uint32_t adapt_drops;    /* GIL: arena-full drops since then */
+    _Atomic uint32_t next_ordinal; /* atomic (relaxed RMW): ordinal of the
+                                next thread to join, for seeded runs */
+    _Atomic uint64_t *published; /* GIL+RAW: where interval_now is shown
+                                to readers (the arena header's
+                                counters.sample_interval_now) */
+};
+
+/* Sets *p up for a new session: interval >= 1 (1 = exact), an optional
+ * fixed seed, and the arena counter that shows interval_now. Caller
+ * holds the GIL and the RAW lock (start()). */
+void pytm_policy_init(struct pytm_policy *p, uint64_t interval, bool seeded,
+                      uint64_t seed, _Atomic uint64_t *published);
+
+/* Fast path of a sampled-mode hook: runs the thread's countdown for an
+ * allocation of `size` bytes. False: not recorded, nothing else to do.
+ * True: call pytm_policy_decide (or pytm_policy_skip when the call is
+ * not to be recorded after all). A zeroed or stale countdown crosses. */
+static inline bool
+pytm_policy_crossed(struct pytm_tls *t, uint64_t size)
+{
+    return pytm_sampler_should_sample(&t->sampler, size);
+}
+
+/* The decision, after the countdown crossed (always, in exact mode) for
+ * an allocation of `size` bytes that succeeded: brings the thread into
+ * session s when it is not (threads.c: slot and registry; then its
+ * sampler drawn with interval_now and its seed) -- a crossing that came
+ * from another session's countdown is then decided afresh -- and, when
+ * the block is to be recorded, fills *w with its weights, redraws the
+ * countdown (following interval_now if it changed) and returns true.
+ * Preconditions: session s active for the whole call; the caller holds
+ * the GIL (raw_locked false) or the RAW lock (raw_locked true). */
+bool pytm_policy_decide(struct pytm_session *s, struct pytm_tls *t,
+                        uint64_t size, bool raw_locked, struct pytm_sample *w);
+
+/* The countdown crossed but nothing is recorded (the allocation failed,
+ * or no session is active): redraws it so that the next allocations are
+ * sampled with the right probability. Owner thread. */
+static inline void
+pytm_policy_skip(struct pytm_tls *t)
+{
+    pytm_sampler_skip(&t->sampler);
+}
+
+/* A record of thread t was dropped because interning its traceback
+ * failed with rc. In sampled mode, PYTM_E_FULL drops double interval_now
+ * (up to PYTM_SAMPLER_MAX_INTERVAL), at most once per millisecond and
+ * after 64 such drops since the last doubling, so that fewer new
+ * tracebacks reach the full arena; t redraws at once, other threads on
+ * their next decision, new threads start with it. Every sample keeps the
+ * weights of the interval its countdown was drawn with, so estimates
+ * stay unbiased. Exact mode never adapts (exactness is its contract).
+ * GIL held, RAW lock NOT held, session active. */
+void pytm_policy_dropped(struct pytm_session *s, struct pytm_tls *t, int rc);
+
+#endif /* PYTM_RECORDER_POLICY_H */

@@ -1,0 +1,135 @@
+/* recorder/core/threads: per-thread state lifecycle (see threads.h). */
+#define _GNU_SOURCE
+#include "threads.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "pytm_error.h"
+#include "rawside.h"
+#include "session.h"
+
+__thread struct pytm_tls pytm_tls __attribute__((tls_model("initial-exec")));
+
+/* Written once by pytm_threads_global_init (GIL), read-only afterwards. */
+static pthread_key_t tls_key;
+static bool tls_key_ok;
+static struct pytm_session *exit_session; /* the session thread_exit
+                                             flushes into */
+
+static void
+registry_link_locked(struct pytm_tls *t)
+{
+    t->prev = NULL;
+    t->next = pytm_raw.threads;
+    if (pytm_raw.threads != NULL)
+        pytm_raw.threads->prev = t;
+    pytm_raw.threads = t;
+    t->registered = 1;
+}
+
+static void
+registry_unlink_locked(struct pytm_tls *t)
+{
+    if (t->prev != NULL)
+        t->prev->next = t->next;
+    else
+        pytm_raw.threads = t->next;
+    if (t->next != NULL)
+        t->next->prev = t->prev;
+    t->next = t->prev = NULL;
+    t->registered = 0;
+}
+
+/* Thread exit (pthread key destructor): flushes the counters into the
+ * arena and releases the slot when the state belongs to the running
+ * session, then leaves the registry. Runs without the GIL, possibly after
+ * the interpreter forgot the thread, so everything happens under the RAW
+ * lock, where `active` and `gen` are stable. */
+static void
+thread_exit(void *arg)
+{
+    struct pytm_tls *t = arg;
+    struct pytm_session *s = exit_session;
+    pytm_raw_lock();
+    if (atomic_load_explicit(&s->active, memory_order_relaxed) &&
+        t->gen == s->gen) {
+        pytm_threads_flush(s, t);
+        if (t->slot >= 0)
+            pytm_arena_thread_release(s->arena, t->slot);
+    }
+    t->slot = -1;
+    t->gen = 0;
+    if (t->registered == 1)
+        registry_unlink_locked(t);
+    /* Late allocations by other destructors must not register (and
+     * re-arm) again: the TLS block is freed right after. */
+    t->registered = 2;
+    pytm_raw_unlock();
+}
+
+int
+pytm_threads_global_init(struct pytm_session *s)
+{
+    if (tls_key_ok)
+        return 0;
+    exit_session = s;
+    if (pthread_key_create(&tls_key, thread_exit) != 0)
+        return PYTM_E_NOMEM;
+    tls_key_ok = true;
+    return 0;
+}
+
+void
+pytm_threads_join(struct pytm_session *s, struct pytm_tls *t, bool raw_locked)
+{
+    t->n_allocs = t->n_samples = 0;
+    t->bytes_est = 0;
+    t->n_dropped = 0;
+    t->gen = s->gen;
+    if (t->registered == 2) { /* exiting thread: no slot, no registry */
+        t->slot = -1;
+        return;
+    }
+    char name[16] = {0};
+    pthread_getname_np(pthread_self(), name, sizeof(name));
+    t->slot = pytm_arena_thread_claim(s->arena, (int32_t)syscall(SYS_gettid),
+                                      name);
+    if (t->registered == 0) {
+        if (!raw_locked)
+            pytm_raw_lock();
+        registry_link_locked(t);
+        if (!raw_locked)
+            pytm_raw_unlock();
+        /* Arms the destructor; the value only has to be non-NULL. */
+        if (tls_key_ok)
+            pthread_setspecific(tls_key, t);
+    }
+}
+
+void
+pytm_threads_flush(struct pytm_session *s, struct pytm_tls *t)
+{
+    if (t->n_allocs == 0 && t->n_samples == 0 && t->n_dropped == 0)
+        return;
+    if (t->slot >= 0)
+        pytm_arena_thread_add(s->arena, t->slot, t->n_allocs, t->n_samples,
+                              t->n_dropped, (uint64_t)t->bytes_est);
+    pytm_arena_count(s->arena, t->n_allocs, 0, t->n_dropped);
+    t->n_allocs = t->n_samples = 0;
+    t->bytes_est = 0;
+    t->n_dropped = 0;
+}
+
+void
+pytm_threads_reset_all_locked(void)
+{
+    for (struct pytm_tls *t = pytm_raw.threads; t != NULL; t = t->next) {
+        /* Another thread's TLS: no hook is installed, so its owner is not
+         * touching it; the next hook call sees left <= 0 and gen stale. */
+        t->sampler.left = 0;
+    }
+}

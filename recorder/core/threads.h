@@ -1,0 +1,99 @@
+/* recorder/core/threads: per-thread recorder state (TLS) and its
+ * lifecycle.
+ *
+ * Each thread that runs a hook owns one struct pytm_tls in static TLS
+ * (initial-exec model, see recorder/CMakeLists.txt; the struct must stay
+ * well under 128 bytes). It starts zeroed, which the hooks read as "not
+ * in any session": a zeroed countdown always crosses, and the decision
+ * (policy.c) then joins the thread to the session through
+ * pytm_threads_join(), which claims an arena thread slot and registers
+ * the thread so that
+ *   - its slot is released and its counters flushed at thread exit
+ *     (pthread key destructor), and
+ *   - the next start() can zero its countdown (a countdown drawn for
+ *     another interval would bias the first sample).
+ * The sampler inside is drawn by the policy, never here.
+ *
+ * Thread-safety: a struct pytm_tls is written by its own thread only,
+ * except `sampler.left`, which pytm_threads_reset_all_locked() zeroes
+ * from the thread calling start() while no hook is installed (so no
+ * owner is running a hook), and `next`/`prev`, which are protected by
+ * the RAW lock (recorder/core/rawside.h).
+ */
+#ifndef PYTM_RECORDER_THREADS_H
+#define PYTM_RECORDER_THREADS_H
+
+#include <assert.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sampler.h"
+
+struct pytm_tls {
+    struct pytm_sampler sampler; /* owner; `left` also reset_all */
+    uint64_t n_allocs;           /* owner: allocations seen, unflushed */
+    uint64_t n_samples;          /* owner: samples recorded, unflushed */
+    int64_t bytes_est;           /* owner: estimated bytes, unflushed */
+    struct pytm_tls *next;       /* RAW lock: registry links */
+    struct pytm_tls *prev;       /* RAW lock */
+    uint32_t n_dropped;          /* owner: records dropped, unflushed */
+    int32_t slot;                /* owner: arena thread slot, -1: none */
+    uint32_t gen;                /* owner: session the state belongs to,
+                                    0: never initialised */
+    uint8_t guard;               /* owner: reentrancy guard, 0 or 1 */
+    uint8_t registered;          /* owner, under the RAW lock: 0 no,
+                                    1 in the registry, 2 thread exiting */
+};
+
+/* Zero-initialised; see the TLS model note in recorder/CMakeLists.txt. */
+extern __thread struct pytm_tls pytm_tls
+    __attribute__((tls_model("initial-exec")));
+
+_Static_assert(sizeof(struct pytm_tls) <= 96, "keep static TLS tiny");
+
+/* Reentrancy guard. Set while a hook runs its own code (the underlying
+ * allocator included), so that allocations made by that code -- e.g.
+ * pymalloc falling back to PyMem_RawMalloc() for a large block -- pass
+ * straight through instead of being counted twice. Set and clear must
+ * alternate; the asserts check it. */
+static inline void
+pytm_guard_set(struct pytm_tls *t)
+{
+    assert(t->guard == 0);
+    t->guard = 1;
+}
+
+static inline void
+pytm_guard_clear(struct pytm_tls *t)
+{
+    assert(t->guard == 1);
+    t->guard = 0;
+}
+
+struct pytm_session;
+
+/* Creates the pthread key (once per process) whose destructor flushes
+ * and releases an exiting thread's state in session s (the process's
+ * one session object, which outlives every thread). 0 or PYTM_E_*. */
+int pytm_threads_global_init(struct pytm_session *s);
+
+/* Joins the calling thread to session s (t->gen != s->gen): zeroes its
+ * unflushed counters, claims an arena thread slot (none for a thread
+ * that is exiting, or when every slot is taken), registers it and arms
+ * its exit destructor, and sets t->gen. Does not touch the sampler (the
+ * policy draws it next). Preconditions: s is active and stays so for the
+ * call (the caller holds the GIL, or holds the RAW lock and checked
+ * `active`); `raw_locked` says which. */
+void pytm_threads_join(struct pytm_session *s, struct pytm_tls *t,
+                       bool raw_locked);
+
+/* Pushes the thread's unflushed counters to its arena slot and the
+ * arena's global counters. Same preconditions as join, t in session s. */
+void pytm_threads_flush(struct pytm_session *s, struct pytm_tls *t);
+
+/* At start(), before hooks are installed, with the RAW lock held: makes
+ * every registered thread's sampler take the slow path on its next
+ * allocation. */
+void pytm_threads_reset_all_locked(void);
+
+#endif /* PYTM_RECORDER_THREADS_H */

@@ -1,0 +1,267 @@
+/* shm/reader_snap.c: copying a live arena into a struct pytm_snap.
+ *
+ * Order of work, each step on private copies only:
+ *   1. re-fstat: the object must still hold arena_size bytes;
+ *   2. load_published(): acquire-load the table counters in the reverse
+ *      order of dependency, tracebacks -> frame_ids -> frames -> strings.
+ *      Each pairs with the release store of the same counter in
+ *      arena_intern.c; because a traceback is published after its frames
+ *      and a frame after its filename, a counter loaded later is at least
+ *      as new as what the earlier one depends on: every id we copy names
+ *      an entry we also copy;
+ *   3. each counter must be <= its section's capacity (else CORRUPT);
+ *   4. memcpy the immutable part of each table, then walk and check the
+ *      private copy (the writer may scribble on the shared one meanwhile;
+ *      a hostile writer then produces garbage that fails the checks,
+ *      never an out-of-bounds access);
+ *   5. aggregates and counters: relaxed atomic loads, field by field;
+ *   6. pytm_snap_validate().
+ * The string pool is copied as is: the snapshot's string i starts at the
+ * record's bytes (record offset + 4), and the record's NUL closes it.
+ */
+#include "reader.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pytm_error.h"
+#include "reader_internal.h"
+
+struct published {
+    uint64_t tbs, frame_ids, frames, strings;
+};
+
+static int
+load_published(const struct pytm_reader *r, struct published *p)
+{
+    const struct pytm_arena_published *lp =
+        &pytm_reader_live_header_(r)->published;
+    /* Acquire, in this order: see step 2 above. Each pairs with the
+     * release store of the same field in arena_intern.c. */
+    p->tbs = atomic_load_explicit(&lp->tracebacks_used, memory_order_acquire);
+    p->frame_ids = atomic_load_explicit(&lp->frame_ids_used,
+                                        memory_order_acquire);
+    p->frames = atomic_load_explicit(&lp->frames_used, memory_order_acquire);
+    p->strings = atomic_load_explicit(&lp->strings_used, memory_order_acquire);
+    const struct reader_identity *id = &r->id;
+    if (p->tbs > id->tracebacks.capacity
+        || p->frame_ids > id->frame_ids.capacity
+        || p->frames > id->frames.capacity
+        || p->strings > id->strings.capacity || p->strings % 4 != 0)
+        return PYTM_E_CORRUPT;
+    return 0;
+}
+
+static void *
+copy_out(const struct pytm_reader *r, uint64_t offset, uint64_t bytes)
+{
+    if (bytes == 0)
+        return NULL;
+    void *p = malloc(bytes);
+    if (p)
+        memcpy(p, r->map + offset, bytes);
+    return p;
+}
+
+/* Walks the pool copy record by record; fills str_off/str_len. */
+static int
+read_strings(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
+{
+    if (used == 0)
+        return 0;
+    s->str_pool = copy_out(r, r->id.strings.offset, used);
+    if (!s->str_pool)
+        return PYTM_E_NOMEM;
+    s->str_pool_size = used;
+    uint64_t n = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t off = 0, i = 0;
+        while (off < used) {
+            uint32_t len;
+            if (used - off < 4)
+                return PYTM_E_CORRUPT;
+            memcpy(&len, s->str_pool + off, sizeof len);
+            uint64_t rs = PYTM_ARENA_STRING_RECORD_SIZE(len);
+            if (rs > used - off || s->str_pool[off + 4 + len] != '\0')
+                return PYTM_E_CORRUPT;
+            if (pass == 1) {
+                s->str_off[i] = off + 4;
+                s->str_len[i] = len;
+            }
+            i++;
+            off += rs;
+        }
+        if (pass == 0) {
+            n = i;
+            if (n > UINT32_MAX)
+                return PYTM_E_CORRUPT;
+            s->str_off = malloc(n * sizeof *s->str_off);
+            s->str_len = malloc(n * sizeof *s->str_len);
+            if (!s->str_off || !s->str_len)
+                return PYTM_E_NOMEM;
+        }
+    }
+    s->n_strings = (uint32_t)n;
+    return 0;
+}
+
+/* Index of the string whose record starts at byte `sid`, or -1. */
+static int64_t
+string_index(const struct pytm_snap *s, uint32_t sid)
+{
+    uint64_t want = (uint64_t)sid + 4;
+    uint64_t lo = 0, hi = s->n_strings;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (s->str_off[mid] < want)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < s->n_strings && s->str_off[lo] == want ? (int64_t)lo : -1;
+}
+
+static int
+read_frames(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
+{
+    if (used == 0)
+        return 0;
+    /* struct pytm_arena_frame and struct pytm_snap_frame are both
+     * {u32 filename; u32 lineno}: copy, then translate in place. */
+    static_assert(sizeof(struct pytm_arena_frame)
+                      == sizeof(struct pytm_snap_frame), "frame copy");
+    s->frames = copy_out(r, r->id.frames.offset,
+                         used * sizeof(struct pytm_snap_frame));
+    if (!s->frames)
+        return PYTM_E_NOMEM;
+    s->n_frames = (uint32_t)used;
+    for (uint64_t i = 0; i < used; i++) {
+        int64_t idx = string_index(s, s->frames[i].filename);
+        if (idx < 0)
+            return PYTM_E_CORRUPT; /* not a record start below strings_used */
+        s->frames[i].filename = (uint32_t)idx;
+    }
+    return 0;
+}
+
+static int
+read_frame_ids(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
+{
+    if (used == 0)
+        return 0;
+    s->frame_ids = copy_out(r, r->id.frame_ids.offset, used * sizeof(uint32_t));
+    if (!s->frame_ids)
+        return PYTM_E_NOMEM;
+    s->n_frame_ids = (uint32_t)used;
+    for (uint64_t i = 0; i < used; i++)
+        if (s->frame_ids[i] >= s->n_frames)
+            return PYTM_E_CORRUPT;
+    return 0;
+}
+
+static int
+read_tbs(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
+{
+    if (used == 0)
+        return 0;
+    s->tbs = calloc(used, sizeof *s->tbs);
+    if (!s->tbs)
+        return PYTM_E_NOMEM;
+    s->n_tbs = (uint32_t)used;
+    const struct pytm_arena_tb *src =
+        (const struct pytm_arena_tb *)(r->map + r->id.tracebacks.offset);
+    const memory_order rx = memory_order_relaxed;
+    for (uint64_t i = 0; i < used; i++) {
+        const struct pytm_arena_tb *a = &src[i];
+        struct pytm_snap_tb *t = &s->tbs[i];
+        t->frames_at = a->frames_at;
+        t->nframe = a->nframe;
+        t->total_nframe = a->total_nframe;
+        if ((uint64_t)t->frames_at + t->nframe > s->n_frame_ids)
+            return PYTM_E_CORRUPT;
+        t->size = atomic_load_explicit(&a->size, rx);
+        t->count = atomic_load_explicit(&a->count, rx);
+        t->samples = atomic_load_explicit(&a->samples, rx);
+        t->alloc_size = atomic_load_explicit(&a->alloc_size, rx);
+        t->alloc_count = atomic_load_explicit(&a->alloc_count, rx);
+        t->alloc_samples = atomic_load_explicit(&a->alloc_samples, rx);
+    }
+    return 0;
+}
+
+static void
+read_totals(const struct pytm_reader *r, struct pytm_snap_totals *t)
+{
+    const struct pytm_arena_counters *c =
+        &pytm_reader_live_header_(r)->counters;
+    const memory_order rx = memory_order_relaxed;
+    t->traced_current = atomic_load_explicit(&c->traced_current, rx);
+    t->traced_peak = atomic_load_explicit(&c->traced_peak, rx);
+    /* The writer stores current, then raises peak: a read between the
+     * two sees current > peak. The true peak is never below current, so
+     * report that bound rather than a torn pair (tests/python/test_load). */
+    if (t->traced_peak < t->traced_current)
+        t->traced_peak = t->traced_current;
+    t->n_allocs = atomic_load_explicit(&c->n_allocs, rx);
+    t->n_samples = atomic_load_explicit(&c->n_samples, rx);
+    t->n_frees = atomic_load_explicit(&c->n_frees, rx);
+    t->n_dropped = atomic_load_explicit(&c->n_dropped, rx);
+    t->live_samples = atomic_load_explicit(&c->live_samples, rx);
+    t->clear_epoch = atomic_load_explicit(&c->clear_epoch, rx);
+    t->sample_interval_now =
+        atomic_load_explicit(&c->sample_interval_now, rx);
+}
+
+static int
+read_meta(struct pytm_reader *r, struct pytm_snap_meta *m)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    m->pid = r->id.pid;
+    m->start_realtime_ns = r->id.start_realtime_ns;
+    m->taken_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u
+                           + (uint64_t)ts.tv_nsec;
+    m->sample_interval = r->id.sample_interval;
+    m->nframe = r->id.nframe;
+    m->flags = pytm_reader_liveness(r) == PYTM_LIVE_EXITED ? PYTM_SNAP_EXITED
+                                                            : 0;
+    m->cmdline = strdup(r->id.cmdline); /* NUL checked at attach */
+    return m->cmdline ? 0 : PYTM_E_NOMEM;
+}
+
+int
+pytm_reader_snap(struct pytm_reader *r, struct pytm_snap *out)
+{
+    if (!r || !out)
+        return PYTM_E_INVAL;
+    pytm_snap_free(out);
+    int rc = pytm_reader_check_size_(r);
+    if (rc != 0)
+        return rc;
+    struct published p;
+    rc = load_published(r, &p);
+    if (rc != 0)
+        return rc;
+    struct pytm_snap s;
+    pytm_snap_init(&s);
+    rc = read_strings(r, p.strings, &s);
+    if (rc == 0)
+        rc = read_frames(r, p.frames, &s);
+    if (rc == 0)
+        rc = read_frame_ids(r, p.frame_ids, &s);
+    if (rc == 0)
+        rc = read_tbs(r, p.tbs, &s);
+    if (rc == 0) {
+        read_totals(r, &s.totals);
+        rc = read_meta(r, &s.meta);
+    }
+    if (rc == 0)
+        rc = pytm_snap_validate(&s);
+    if (rc != 0) {
+        pytm_snap_free(&s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
