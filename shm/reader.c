@@ -55,7 +55,7 @@ check_section(const struct pytm_arena_section *s, uint64_t elem,
 }
 
 static int
-check_sections(const struct reader_identity *id)
+check_sections(const struct pytm_arena_header *id)
 {
     const struct pytm_arena_section *sec[5] = {
         &id->threads, &id->strings, &id->frames, &id->frame_ids,
@@ -83,7 +83,7 @@ check_sections(const struct reader_identity *id)
 }
 
 int
-pytm_reader_validate_identity_(const struct reader_identity *id,
+pytm_reader_validate_identity_(const struct pytm_arena_header *id,
                                uint64_t file_size)
 {
     if (memcmp(id->magic, PYTM_ARENA_MAGIC, PYTM_ARENA_MAGIC_SIZE) != 0)
@@ -180,7 +180,8 @@ attach(struct pytm_reader *r, const struct stat *st)
     uint64_t magic = read_magic(r->map);
     if (magic == 0)
         return PYTM_E_NOTREADY; /* fallocated, header not yet published */
-    memcpy(&r->id, r->map, sizeof r->id);
+    memset(&r->id, 0, sizeof r->id);
+    memcpy(&r->id, r->map, PYTM_ARENA_IDENTITY_SIZE);
     int rc = pytm_reader_validate_identity_(&r->id, r->map_size);
     if (rc != 0)
         return rc;

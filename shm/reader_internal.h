@@ -12,36 +12,12 @@
 
 #include "reader.h"
 
-/* The identity part of the header (bytes [0, offsetof(state))), copied
- * out of the mapping once, after the magic (acquire), and validated.
+/* r->id, the reader's copy of the header: only its identity part (bytes
+ * [0, PYTM_ARENA_IDENTITY_SIZE)) is copied out of the mapping, once,
+ * after the magic (acquire), and validated; the changing-state part of
+ * the copy stays zero and is never read (use pytm_reader_live_header_).
  * Every later bound comes from this copy, never from the live mapping,
  * so a writer that rewrites its header cannot move our bounds. */
-struct reader_identity {
-    char magic[PYTM_ARENA_MAGIC_SIZE];
-    uint32_t layout_version;
-    uint32_t header_size;
-    uint32_t endian_tag;
-    uint32_t flags;
-    uint64_t arena_size;
-    int64_t pid;
-    uint64_t uid;
-    uint64_t proc_start_ticks;
-    uint64_t start_realtime_ns;
-    uint64_t sample_interval;
-    uint32_t nframe;
-    uint32_t reserved0;
-    struct pytm_arena_section threads;
-    struct pytm_arena_section strings;
-    struct pytm_arena_section frames;
-    struct pytm_arena_section frame_ids;
-    struct pytm_arena_section tracebacks;
-    char cmdline[PYTM_ARENA_CMDLINE_MAX];
-};
-static_assert(sizeof(struct reader_identity)
-                  == offsetof(struct pytm_arena_header, cmdline)
-                         + PYTM_ARENA_CMDLINE_MAX,
-              "identity mirrors the header prefix");
-
 /* Owned by one thread (readers are not thread-safe objects). */
 struct pytm_reader {
     int fd;                    /* O_RDONLY, kept for fstat re-checks */
@@ -50,7 +26,8 @@ struct pytm_reader {
     uid_t owner;               /* st_uid at attach */
     dev_t dev;                 /* st_dev/st_ino at attach (clean uses */
     ino_t ino;                 /* them to unlink the very same file) */
-    struct reader_identity id; /* validated copy */
+    struct pytm_arena_header id; /* validated copy of the identity
+                                    (see above; 4 KiB, mostly zero) */
     char path[PATH_MAX];
 };
 
@@ -69,7 +46,7 @@ int pytm_reader_check_owner_(uid_t file_uid, uid_t euid);
 /* Validates a header copy against the object's size: the checks listed
  * in arena_layout.h "WHAT A READER MUST CHECK" that concern the header.
  * Returns 0 or PYTM_E_MAGIC/_ENDIAN/_VERSION/_CORRUPT. */
-int pytm_reader_validate_identity_(const struct reader_identity *id,
+int pytm_reader_validate_identity_(const struct pytm_arena_header *id,
                                    uint64_t file_size);
 
 /* Re-fstats the object: 0 when it still holds id.arena_size bytes, else

@@ -44,7 +44,7 @@ load_published(const struct pytm_reader *r, struct published *p)
                                         memory_order_acquire);
     p->frames = atomic_load_explicit(&lp->frames_used, memory_order_acquire);
     p->strings = atomic_load_explicit(&lp->strings_used, memory_order_acquire);
-    const struct reader_identity *id = &r->id;
+    const struct pytm_arena_header *id = &r->id;
     if (p->tbs > id->tracebacks.capacity
         || p->frame_ids > id->frame_ids.capacity
         || p->frames > id->frames.capacity

@@ -62,6 +62,9 @@
  * 0x04030201 and rejects the arena as foreign. */
 #define PYTM_ARENA_ENDIAN_TAG 0x01020304u
 #define PYTM_ARENA_HEADER_SIZE 4096u
+/* The header's identity part, written once before the magic: bytes
+ * [0, PYTM_ARENA_IDENTITY_SIZE). Readers copy exactly this much. */
+#define PYTM_ARENA_IDENTITY_SIZE 1024u
 #define PYTM_ARENA_CMDLINE_MAX 512u
 /* Name of the shm object: "/pytm-<pid>" (then "/pytm-<pid>-1" ... when
  * the first is taken), i.e. the file /dev/shm/pytm-<pid>[-N]. */
@@ -153,9 +156,9 @@ struct pytm_arena_header {
     struct pytm_arena_section tracebacks;
     char cmdline[PYTM_ARENA_CMDLINE_MAX]; /* NUL-terminated, args joined
                                              by spaces, truncated */
-    uint8_t pad0[1024 - 160 - PYTM_ARENA_CMDLINE_MAX];
+    uint8_t pad0[PYTM_ARENA_IDENTITY_SIZE - 160 - PYTM_ARENA_CMDLINE_MAX];
 
-    /* --- changing state: offset 1024 --- */
+    /* --- changing state: offset PYTM_ARENA_IDENTITY_SIZE --- */
     _Atomic uint32_t state;            /* enum pytm_arena_state */
     uint32_t reserved1;
     _Atomic uint64_t stop_realtime_ns; /* when it stopped/exited, or 0 */
@@ -173,6 +176,8 @@ static_assert(offsetof(struct pytm_arena_header, sample_interval) == 64, "");
 static_assert(offsetof(struct pytm_arena_header, threads) == 80, "");
 static_assert(offsetof(struct pytm_arena_header, tracebacks) == 144, "");
 static_assert(offsetof(struct pytm_arena_header, cmdline) == 160, "");
+static_assert(offsetof(struct pytm_arena_header, state)
+                  == PYTM_ARENA_IDENTITY_SIZE, "identity ends where state begins");
 static_assert(offsetof(struct pytm_arena_header, state) == 1024, "");
 static_assert(offsetof(struct pytm_arena_header, counters) == 1088, "");
 static_assert(offsetof(struct pytm_arena_header, published) == 1216, "");
