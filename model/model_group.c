@@ -251,6 +251,19 @@ key_tracebacks(struct grouper *g)
 
 /* TRACEBACK pass 2: every taking-part traceback joins the row of its
  * key (hash index, slots prefetched ahead). */
+/* True when traceback st takes part; then counts it in t's totals
+ * (before the filter: the base of "% of total"). */
+static inline bool
+take_part(struct pytm_model_table *t, const struct pytm_snap_tb *st)
+{
+    if (!takes_part(st))
+        return false;
+    t->n_tbs++;
+    t->total_size += st->size;
+    t->total_count += st->count;
+    return true;
+}
+
 static void
 group_tracebacks(struct grouper *g)
 {
@@ -263,12 +276,8 @@ group_tracebacks(struct grouper *g)
     for (uint32_t i = 0; i < s->n_tbs; i++) {
         if (i + PREFETCH_AHEAD < s->n_tbs)
             __builtin_prefetch(&g->slot[th[i + PREFETCH_AHEAD] & g->mask]);
-        const struct pytm_snap_tb *st = &s->tbs[i];
-        if (!takes_part(st))
+        if (!take_part(t, &s->tbs[i]))
             continue;
-        t->n_tbs++;
-        t->total_size += st->size;
-        t->total_count += st->count;
         uint32_t n = model_tb_len(s, i);
         g->key = t->seq_ + off;
         g->key_at = off;
@@ -283,12 +292,8 @@ group_frames(struct grouper *g)
     struct pytm_model_table *t = g->t;
     const struct pytm_snap *s = g->s;
     for (uint32_t i = 0; i < s->n_tbs; i++) {
-        const struct pytm_snap_tb *st = &s->tbs[i];
-        if (!takes_part(st))
+        if (!take_part(t, &s->tbs[i]))
             continue;
-        t->n_tbs++;
-        t->total_size += st->size;
-        t->total_count += st->count;
         uint32_t n = t->cumulative ? model_tb_len(s, i) : 1;
         for (uint32_t k = 0; k < n; k++)
             account(g, frame_row(g, tb_fid(s, i, k), i), i);

@@ -51,6 +51,7 @@
 #include <unistd.h>
 
 #include "arena_internal.h"
+#include "pytm_clock.h"
 #include "pytm_error.h"
 
 /* A uint64_t that may alias the 8 magic bytes, for the atomic store. */
@@ -61,14 +62,6 @@ typedef uint64_t __attribute__((may_alias)) magic_word;
 #define MAX_IDS ((uint64_t)UINT32_MAX - 1u)
 /* Largest string pool: record offsets must fit in a uint32 id. */
 #define MAX_POOL ((uint64_t)UINT32_MAX & ~(uint64_t)63)
-
-static uint64_t
-now_realtime_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static uint64_t
 min_u64(uint64_t a, uint64_t b)
@@ -202,7 +195,7 @@ publish_header(struct pytm_arena *a, const struct pytm_arena_config *cfg,
     if (pytm_proc_start_ticks(pid, &ticks) != 0)
         ticks = 0; /* readers then skip the PID-reuse check */
     h->proc_start_ticks = ticks;
-    h->start_realtime_ns = now_realtime_ns();
+    h->start_realtime_ns = pytm_clock_ns(CLOCK_REALTIME);
     h->sample_interval = interval;
     h->nframe = nframe;
     if (cfg->cmdline)
@@ -327,7 +320,7 @@ pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting)
     if (!a)
         return;
     struct pytm_arena_header *h = a->h;
-    atomic_store_explicit(&h->stop_realtime_ns, now_realtime_ns(),
+    atomic_store_explicit(&h->stop_realtime_ns, pytm_clock_ns(CLOCK_REALTIME),
                           memory_order_relaxed);
     /* Release: paired with the acquire of state in pytm_reader_liveness;
      * a reader that sees STOPPED/EXITED sees stop_realtime_ns. */

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "arena_internal.h"
+#include "pytm_clock.h"
 
 static void
 raise_peak(struct pytm_arena_counters *c, int64_t cur)
@@ -108,12 +109,7 @@ pytm_arena_count(struct pytm_arena *a, uint64_t allocs, uint64_t frees,
         atomic_fetch_add_explicit(&c->n_frees, frees, rx);
     if (dropped)
         atomic_fetch_add_explicit(&c->n_dropped, dropped, rx);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    atomic_store_explicit(&c->heartbeat_ns,
-                          (uint64_t)ts.tv_sec * 1000000000u
-                              + (uint64_t)ts.tv_nsec,
-                          rx);
+    atomic_store_explicit(&c->heartbeat_ns, pytm_clock_ns(CLOCK_REALTIME), rx);
 }
 
 static void

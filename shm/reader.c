@@ -354,3 +354,16 @@ pytm_reader_liveness(struct pytm_reader *r)
         return PYTM_LIVE_STOPPED;
     return alive ? PYTM_LIVE_RUNNING : PYTM_LIVE_EXITED;
 }
+
+const char *
+pytm_reader_liveness_name(enum pytm_reader_liveness l)
+{
+    switch (l) {
+#define PYTM_READER_LIVENESS_CASE(e, v, name, meaning) \
+    case PYTM_LIVE_##e:                                \
+        return name;
+        PYTM_READER_LIVENESS(PYTM_READER_LIVENESS_CASE)
+#undef PYTM_READER_LIVENESS_CASE
+    }
+    return "unknown";
+}

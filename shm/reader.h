@@ -19,13 +19,23 @@
 
 struct pytm_reader;
 
-/* Why an arena looks the way it does, for --list and status lines. */
+/* Why an arena looks the way it does, for --list and status lines:
+ * X(enum suffix, value, name shown to users, meaning). */
+#define PYTM_READER_LIVENESS(X)                                            \
+    X(RUNNING, 0, "running", "state RUNNING and the process is alive")     \
+    X(STOPPED, 1, "stopped", "tracing stopped, arena kept")                \
+    X(EXITED, 2, "exited",                                                 \
+      "process exited (cleanly, or killed: state RUNNING but the PID is "  \
+      "dead or reused)")
+
 enum pytm_reader_liveness {
-    PYTM_LIVE_RUNNING = 0,  /* state RUNNING and the process is alive */
-    PYTM_LIVE_STOPPED = 1,  /* tracing stopped, arena kept */
-    PYTM_LIVE_EXITED = 2,   /* process exited (cleanly, or killed: state
-                               RUNNING but the PID is dead or reused) */
+#define PYTM_READER_LIVENESS_ENUM(e, v, name, meaning) PYTM_LIVE_##e = v,
+    PYTM_READER_LIVENESS(PYTM_READER_LIVENESS_ENUM)
+#undef PYTM_READER_LIVENESS_ENUM
 };
+
+/* "running", "stopped", "exited"; "unknown" for any other value. */
+const char *pytm_reader_liveness_name(enum pytm_reader_liveness l);
 
 /* Attaches to the newest arena of `pid` under shm_dir (NULL: /dev/shm):
  * pytm-<pid>, pytm-<pid>-1 ... pytm-<pid>-9.

@@ -75,6 +75,61 @@ fill_entry(struct pytm_reader_entry *e, struct pytm_reader *r)
     e->cmdline[sizeof e->cmdline - 1] = '\0';
 }
 
+/* Calls visit(r, dirfd, name, arg) for every valid arena in dir (each
+ * candidate name opened with pytm_reader_open_path; invalid ones are
+ * skipped), closing r afterwards. A negative return from visit stops the
+ * walk and is returned; otherwise 0, or dir_error() for dir itself. */
+static int
+for_each_arena(const char *dir,
+               int (*visit)(struct pytm_reader *r, int dirfd,
+                            const char *name, void *arg),
+               void *arg)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return dir_error(errno);
+    int rc = 0;
+    struct dirent *de;
+    char path[PATH_MAX];
+    while (rc >= 0 && (de = readdir(d)) != NULL) {
+        if (!arena_name(de->d_name))
+            continue;
+        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        if (k < 0 || (size_t)k >= sizeof((struct pytm_reader_entry *)0)->path)
+            continue; /* would not fit an entry's path */
+        struct pytm_reader *r;
+        if (pytm_reader_open_path(path, &r) != 0)
+            continue; /* not a valid arena of ours: leave it alone */
+        rc = visit(r, dirfd(d), de->d_name, arg);
+        pytm_reader_close(r);
+    }
+    closedir(d);
+    return rc < 0 ? rc : 0;
+}
+
+struct list_acc {
+    struct pytm_reader_entry *v;
+    size_t len, cap;
+};
+
+static int
+list_visit(struct pytm_reader *r, int dirfd, const char *name, void *arg)
+{
+    (void)dirfd;
+    (void)name;
+    struct list_acc *acc = arg;
+    if (acc->len == acc->cap) {
+        size_t ncap = acc->cap ? acc->cap * 2 : 8;
+        struct pytm_reader_entry *nv = realloc(acc->v, ncap * sizeof *nv);
+        if (!nv)
+            return PYTM_E_NOMEM;
+        acc->v = nv;
+        acc->cap = ncap;
+    }
+    fill_entry(&acc->v[acc->len++], r);
+    return 0;
+}
+
 int
 pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
                  size_t *n)
@@ -83,45 +138,14 @@ pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
         return PYTM_E_INVAL;
     *out = NULL;
     *n = 0;
-    const char *dir = shm_dir ? shm_dir : "/dev/shm";
-    DIR *d = opendir(dir);
-    if (!d)
-        return dir_error(errno);
-    struct pytm_reader_entry *v = NULL;
-    size_t len = 0, cap = 0;
-    int rc = 0;
-    struct dirent *de;
-    char path[PATH_MAX];
-    while ((de = readdir(d)) != NULL) {
-        if (!arena_name(de->d_name))
-            continue;
-        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (k < 0 || (size_t)k >= sizeof v->path)
-            continue; /* would not fit an entry's path */
-        struct pytm_reader *r;
-        if (pytm_reader_open_path(path, &r) != 0)
-            continue;
-        if (len == cap) {
-            size_t ncap = cap ? cap * 2 : 8;
-            struct pytm_reader_entry *nv = realloc(v, ncap * sizeof *nv);
-            if (!nv) {
-                pytm_reader_close(r);
-                rc = PYTM_E_NOMEM;
-                break;
-            }
-            v = nv;
-            cap = ncap;
-        }
-        fill_entry(&v[len++], r);
-        pytm_reader_close(r);
-    }
-    closedir(d);
+    struct list_acc acc = {0};
+    int rc = for_each_arena(shm_dir ? shm_dir : "/dev/shm", list_visit, &acc);
     if (rc != 0) {
-        free(v);
+        free(acc.v);
         return rc;
     }
-    *out = v;
-    *n = len;
+    *out = acc.v;
+    *n = acc.len;
     return 0;
 }
 
@@ -137,31 +161,22 @@ remove_if_same(int dirfd, const char *name, const struct pytm_reader *r)
     return unlinkat(dirfd, name, 0) == 0;
 }
 
+static int
+clean_visit(struct pytm_reader *r, int dirfd, const char *name, void *arg)
+{
+    int *removed = arg;
+    if (r->owner == geteuid()
+        && !pytm_reader_pid_alive_(r->id.pid, r->id.proc_start_ticks)
+        && remove_if_same(dirfd, name, r))
+        (*removed)++;
+    return 0;
+}
+
 int
 pytm_reader_clean(const char *shm_dir)
 {
-    const char *dir = shm_dir ? shm_dir : "/dev/shm";
-    DIR *d = opendir(dir);
-    if (!d)
-        return dir_error(errno);
     int removed = 0;
-    struct dirent *de;
-    char path[PATH_MAX];
-    while ((de = readdir(d)) != NULL) {
-        if (!arena_name(de->d_name))
-            continue;
-        int k = snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
-        if (k < 0 || (size_t)k >= sizeof path)
-            continue;
-        struct pytm_reader *r;
-        if (pytm_reader_open_path(path, &r) != 0)
-            continue; /* not a valid arena of ours: leave it alone */
-        if (r->owner == geteuid()
-            && !pytm_reader_pid_alive_(r->id.pid, r->id.proc_start_ticks)
-            && remove_if_same(dirfd(d), de->d_name, r))
-            removed++;
-        pytm_reader_close(r);
-    }
-    closedir(d);
-    return removed;
+    int rc = for_each_arena(shm_dir ? shm_dir : "/dev/shm", clean_visit,
+                            &removed);
+    return rc < 0 ? rc : removed;
 }

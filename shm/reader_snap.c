@@ -25,6 +25,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pytm_clock.h"
 #include "pytm_error.h"
 #include "reader_internal.h"
 
@@ -216,12 +217,9 @@ read_totals(const struct pytm_reader *r, struct pytm_snap_totals *t)
 static int
 read_meta(struct pytm_reader *r, struct pytm_snap_meta *m)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
     m->pid = r->id.pid;
     m->start_realtime_ns = r->id.start_realtime_ns;
-    m->taken_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u
-                           + (uint64_t)ts.tv_nsec;
+    m->taken_realtime_ns = pytm_clock_ns(CLOCK_REALTIME);
     m->sample_interval = r->id.sample_interval;
     m->nframe = r->id.nframe;
     m->flags = pytm_reader_liveness(r) == PYTM_LIVE_EXITED ? PYTM_SNAP_EXITED

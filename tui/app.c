@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "dump.h"
+#include "pytm_clock.h"
 #include "pytm_error.h"
 
 /* Rows sorted beyond what the screen needs right now, so that a few
@@ -108,11 +109,8 @@ pytm_app_set_baseline(struct pytm_app *app)
         return err;
     app->has_base = true;
     app->base_taken_ns = app->src.snap.meta.taken_realtime_ns;
-    if (!app->base_taken_ns) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        app->base_taken_ns = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-    }
+    if (!app->base_taken_ns)
+        app->base_taken_ns = pytm_clock_ns(CLOCK_REALTIME);
     return 0;
 }
 

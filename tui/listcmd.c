@@ -6,30 +6,15 @@
 #include <time.h>
 
 #include "app.h"
+#include "pytm_clock.h"
 #include "pytm_error.h"
 #include "reader.h"
 #include "source.h"
 
-static const char *
-state_name(enum pytm_reader_liveness l)
-{
-    switch (l) {
-    case PYTM_LIVE_RUNNING:
-        return "running";
-    case PYTM_LIVE_STOPPED:
-        return "stopped";
-    case PYTM_LIVE_EXITED:
-        return "exited";
-    }
-    return "?";
-}
-
 static void
 fmt_age(char *buf, size_t len, uint64_t start_ns)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    uint64_t now = pytm_clock_ns(CLOCK_REALTIME);
     uint64_t s = start_ns && now > start_ns ? (now - start_ns) / 1000000000u : 0;
     if (s < 3600)
         snprintf(buf, len, "%" PRIu64 ":%02" PRIu64, s / 60, s % 60);
@@ -57,7 +42,8 @@ pytm_listcmd_list(FILE *out)
         pytm_fmt_size(size, sizeof size, (int64_t)e[i].arena_size, false);
         e[i].cmdline[sizeof e[i].cmdline - 1] = '\0';
         fprintf(out, "%8" PRId64 "  %-8s %9s %10s  %s\n", e[i].pid,
-                state_name(e[i].liveness), age, size, e[i].cmdline);
+                pytm_reader_liveness_name(e[i].liveness), age, size,
+                e[i].cmdline);
     }
     free(e);
     return 0;

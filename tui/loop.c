@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pytm_clock.h"
 #include "pytm_error.h"
 #include "spawn.h"
 #include "term.h"
@@ -37,9 +38,7 @@ pytm_loop_refresh(struct pytm_app *app)
 static double
 mono(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+    return (double)pytm_clock_ns(CLOCK_MONOTONIC) / 1e9;
 }
 
 /* The screen may have grown (or the selection moved): the rows it shows

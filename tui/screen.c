@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pytm_clock.h"
 #include "snap.h"
 #include "term.h"
 
@@ -19,14 +20,6 @@ pytm_screen_page(void)
 {
     int n = LINES - HEADER_LINES - 2; /* column titles + footer */
     return n > 0 ? n : 0;
-}
-
-static uint64_t
-now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static void
@@ -47,7 +40,7 @@ draw_header(struct pytm_app *app)
     bool est = s->meta.sample_interval != 1;
     char a[32], b[32], c[32], up[32], line[512];
     uint64_t end = app->src.exited && s->meta.taken_realtime_ns
-                       ? s->meta.taken_realtime_ns : now_ns();
+                       ? s->meta.taken_realtime_ns : pytm_clock_ns(CLOCK_REALTIME);
     fmt_dur(up, sizeof up,
             end > s->meta.start_realtime_ns && s->meta.start_realtime_ns
                 ? end - s->meta.start_realtime_ns : 0);
@@ -84,7 +77,7 @@ draw_header(struct pytm_app *app)
     }
     char base[64] = "";
     if (app->has_base) {
-        uint64_t t = app->src.snap.meta.taken_realtime_ns ? app->src.snap.meta.taken_realtime_ns : now_ns();
+        uint64_t t = app->src.snap.meta.taken_realtime_ns ? app->src.snap.meta.taken_realtime_ns : pytm_clock_ns(CLOCK_REALTIME);
         fmt_dur(up, sizeof up, t > app->base_taken_ns ? t - app->base_taken_ns : 0);
         snprintf(base, sizeof base, "  base %s ago%s", up, app->show_diff ? "" : " (d: show)");
     }

@@ -59,11 +59,12 @@ xmalloc(size_t n)
 }
 
 /* A snapshot with n_tbs tracebacks; sizes shifted by `salt` so that two
- * snapshots differ. Filled directly (no dependency on model/snap.c). */
+ * snapshots differ. Its arrays are filled directly, in bulk; it is
+ * released with pytm_snap_free like any other. */
 static void
 make_snap(struct pytm_snap *s, uint32_t n_tbs, uint32_t salt)
 {
-    memset(s, 0, sizeof *s);
+    pytm_snap_init(s);
     s->meta.sample_interval = 1;
     s->n_strings = N_FILES;
     s->str_off = xmalloc(N_FILES * sizeof *s->str_off);
@@ -104,18 +105,6 @@ make_snap(struct pytm_snap *s, uint32_t n_tbs, uint32_t salt)
         t->samples = t->count;
     }
     s->n_frame_ids = at;
-}
-
-static void
-free_snap(struct pytm_snap *s)
-{
-    free(s->str_pool);
-    free(s->str_off);
-    free(s->str_len);
-    free(s->frames);
-    free(s->frame_ids);
-    free(s->tbs);
-    memset(s, 0, sizeof *s);
 }
 
 static double
@@ -345,8 +334,8 @@ main(int argc, char **argv)
                 printf("\n");
             }
         }
-        free_snap(&cur);
-        free_snap(&old);
+        pytm_snap_free(&cur);
+        pytm_snap_free(&old);
     }
     if (json)
         printf("\n]}\n");

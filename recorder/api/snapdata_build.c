@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "pytm_error.h"
+#include "pytm_clock.h"
 #include "snap.h"
 #include "snapdata_int.h"
 
@@ -250,7 +251,6 @@ done:
 static int
 set_meta(struct pytm_snap *s, PyObject *limit)
 {
-    struct timespec ts;
     uint32_t nframe = 0;
     /* traceback_limit is informative here; keep it when it fits. */
     if (PyLong_Check(limit)) {
@@ -263,9 +263,7 @@ set_meta(struct pytm_snap *s, PyObject *limit)
     s->meta.nframe = nframe;
     s->meta.sample_interval = 1;
     s->meta.flags |= PYTM_SNAP_HAS_TRACES;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    s->meta.taken_realtime_ns = (uint64_t)ts.tv_sec * 1000000000u
-                                + (uint64_t)ts.tv_nsec;
+    s->meta.taken_realtime_ns = pytm_clock_ns(CLOCK_REALTIME);
     if (s->meta.cmdline == NULL) {
         s->meta.cmdline = calloc(1, 1);
         if (s->meta.cmdline == NULL) {

@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "pytm_clock.h"
 #include "pytm_error.h"
 #include "rawside.h"
 #include "session.h"
@@ -33,22 +34,12 @@ pytm_policy_init(struct pytm_policy *p, uint64_t interval, bool seeded,
     p->published = published;
 }
 
-static uint64_t
-monotonic_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* A seed nobody else draws: thread id, time and the TLS address. */
 static uint64_t
 random_seed(const struct pytm_tls *t)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)syscall(SYS_gettid) * GOLDEN ^ (uint64_t)ts.tv_nsec ^
-           ((uint64_t)ts.tv_sec << 32) ^ (uint64_t)(uintptr_t)t;
+    return (uint64_t)syscall(SYS_gettid) * GOLDEN ^
+           pytm_clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t;
 }
 
 /* Brings t into session s when it belongs to another one (or none):
@@ -109,7 +100,7 @@ pytm_policy_dropped(struct pytm_session *s, struct pytm_tls *t, int rc)
         return;
     if (++p->adapt_drops < ADAPT_DROPS)
         return;
-    uint64_t now = monotonic_ns();
+    uint64_t now = pytm_clock_ns(CLOCK_MONOTONIC);
     if (p->adapt_ns != 0 && now - p->adapt_ns < ADAPT_GAP_NS)
         return;
     uint64_t next = p->interval_now * 2;

@@ -40,34 +40,30 @@ fc_home(const struct pytm_fcache *c, const void *code, int32_t lasti)
 }
 
 /* Both caches are open-addressing arrays of 2^bits slots growing at 70%
- * load: maps the zeroed slot array and fills the shared geometry. */
-static void *
-map_slots(unsigned bits, size_t ent_size, size_t *mask, size_t *count,
-          size_t *grow_at, unsigned *shift)
+ * load, with the same geometry fields (slots, mask, count, grow_at,
+ * shift). CACHE_ALLOC(c, bits) maps c's zeroed slot array and fills its
+ * geometry; 0, or PYTM_E_NOMEM with c unchanged. */
+#define CACHE_ALLOC(c, bits)                                                \
+    map_slots((void **)&(c)->slots, sizeof(*(c)->slots), (bits),            \
+              &(c)->mask, &(c)->count, &(c)->grow_at, &(c)->shift)
+
+static int
+map_slots(void **slots, size_t ent_size, unsigned bits, size_t *mask,
+          size_t *count, size_t *grow_at, unsigned *shift)
 {
     if (bits < MIN_BITS)
         bits = MIN_BITS;
     if (bits > MAX_BITS)
-        return NULL;
+        return PYTM_E_NOMEM;
     size_t cap = (size_t)1 << bits;
     void *s = pytm_tables_map(cap * ent_size);
     if (s == NULL)
-        return NULL;
+        return PYTM_E_NOMEM;
+    *slots = s;
     *mask = cap - 1;
     *count = 0;
     *grow_at = cap / 10 * 7;
     *shift = 64u - bits;
-    return s;
-}
-
-static int
-fc_alloc(struct pytm_fcache *c, unsigned bits)
-{
-    void *s = map_slots(bits, sizeof(*c->slots), &c->mask, &c->count,
-                        &c->grow_at, &c->shift);
-    if (s == NULL)
-        return PYTM_E_NOMEM;
-    c->slots = s;
     return 0;
 }
 
@@ -75,7 +71,7 @@ int
 pytm_fcache_init(struct pytm_fcache *c, unsigned bits)
 {
     memset(c, 0, sizeof(*c));
-    return fc_alloc(c, bits);
+    return CACHE_ALLOC(c, bits);
 }
 
 void
@@ -126,7 +122,7 @@ pytm_fcache_put(struct pytm_fcache *c, const void *code, int32_t lasti,
         return PYTM_E_NOMEM;
     if (c->count + 1 > c->grow_at) {
         struct pytm_fcache bigger;
-        if (fc_alloc(&bigger, 64u - c->shift + 1u) < 0)
+        if (CACHE_ALLOC(&bigger, 64u - c->shift + 1u) < 0)
             return PYTM_E_NOMEM;
         for (size_t i = 0; i <= c->mask; i++) {
             const struct pytm_fcache_ent *e = &c->slots[i];
@@ -164,22 +160,12 @@ pytm_fcache_memory(const struct pytm_fcache *c)
 
 /* ---- raw traceback cache ---------------------------------------------- */
 
-static int
-tc_alloc(struct pytm_tbcache *c, unsigned bits)
-{
-    void *s = map_slots(bits, sizeof(*c->slots), &c->mask, &c->count,
-                        &c->grow_at, &c->shift);
-    if (s == NULL)
-        return PYTM_E_NOMEM;
-    c->slots = s;
-    return 0;
-}
 
 int
 pytm_tbcache_init(struct pytm_tbcache *c, unsigned bits)
 {
     memset(c, 0, sizeof(*c));
-    return tc_alloc(c, bits);
+    return CACHE_ALLOC(c, bits);
 }
 
 void
@@ -279,7 +265,7 @@ pytm_tbcache_put(struct pytm_tbcache *c, uint64_t hash,
         return PYTM_E_NOMEM;
     if (c->count + 1 > c->grow_at) {
         struct pytm_tbcache bigger = *c;
-        if (tc_alloc(&bigger, 64u - c->shift + 1u) < 0)
+        if (CACHE_ALLOC(&bigger, 64u - c->shift + 1u) < 0)
             return PYTM_E_NOMEM;
         for (size_t i = 0; i <= c->mask; i++) {
             if (c->slots[i].nframe != 0)

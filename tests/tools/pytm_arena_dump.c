@@ -15,20 +15,6 @@
 #include "reader.h"
 #include "snap.h"
 
-static const char *
-liveness_name(enum pytm_reader_liveness l)
-{
-    switch (l) {
-    case PYTM_LIVE_RUNNING:
-        return "running";
-    case PYTM_LIVE_STOPPED:
-        return "stopped";
-    case PYTM_LIVE_EXITED:
-        return "exited";
-    }
-    return "unknown";
-}
-
 int
 main(int argc, char **argv)
 {
@@ -71,7 +57,7 @@ main(int argc, char **argv)
            "\"n_tracebacks\": %u, \"sum_tb_size\": %lld, "
            "\"sum_tb_count\": %lld}\n",
            pytm_reader_path(r), (long long)pytm_reader_pid(r),
-           liveness_name(pytm_reader_liveness(r)),
+           pytm_reader_liveness_name(pytm_reader_liveness(r)),
            (unsigned long long)pytm_reader_sample_interval(r),
            pytm_reader_nframe(r), (long long)t->traced_current,
            (long long)t->traced_peak, (unsigned long long)t->n_allocs,
