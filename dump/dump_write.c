@@ -4,7 +4,7 @@
  * one LZ4 frame straight into the output buffer, and described by a
  * table entry; the header and table are filled in last, CRC included.
  * Nothing is written to disk until the whole image exists in memory, and
- * then it goes through a temporary file + fsync + rename.
+ * then it goes through a temporary file + fsync + rename (dump_file.c).
  *
  * ENCODING of the varint sections (columnar: a column of one field for
  * every entry, then the next column; LZ4 then squeezes the constant
@@ -21,18 +21,12 @@
  */
 #include "dump.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <lz4frame.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "le.h"
 #include "pytm/dump_format.h"
@@ -52,7 +46,8 @@ struct enc {
     struct pytm_dump_error *err;
 };
 
-static int
+/* The encoder's errors name no file offset. */
+static int __attribute__((format(printf, 4, 5)))
 fail(struct pytm_dump_error *err, int code, int section, const char *fmt,
      ...)
 {
@@ -381,122 +376,4 @@ pytm_dump_write_mem(const struct pytm_snap *s, void **out, size_t *out_len,
     *out_len = e->out.len;
     free(e);
     return 0;
-}
-
-/* Writes the whole buffer, retrying short writes and EINTR. */
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
-/* Creates "<dir>/.<base>.tmp-<16 hex>" with O_EXCL|O_NOFOLLOW. */
-static int
-open_temp(const char *path, char *tmp, size_t cap)
-{
-    const char *slash = strrchr(path, '/');
-    int dirlen = slash ? (int)(slash - path + 1) : 0;
-    const char *base = slash ? slash + 1 : path;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        uint64_t r;
-        if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != sizeof(r)) {
-            struct timespec ts;
-            clock_gettime(CLOCK_MONOTONIC, &ts);
-            r = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^
-                ((uint64_t)attempt << 48);
-        }
-        int n = snprintf(tmp, cap, "%.*s.%s.tmp-%016llx", dirlen, path,
-                         base, (unsigned long long)r);
-        if (n < 0 || (size_t)n >= cap) {
-            errno = ENAMETOOLONG;
-            return -1;
-        }
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-                               O_CLOEXEC, 0644);
-        if (fd >= 0 || errno != EEXIST)
-            return fd;
-    }
-    errno = EEXIST;
-    return -1;
-}
-
-/* fsync()s the directory holding path so the rename is durable. */
-static int
-sync_dir(const char *path)
-{
-    char dir[4096];
-    const char *slash = strrchr(path, '/');
-    if (!slash)
-        snprintf(dir, sizeof(dir), ".");
-    else if (slash == path)
-        snprintf(dir, sizeof(dir), "/");
-    else if ((size_t)(slash - path) < sizeof(dir))
-        snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
-    else
-        return 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int rc = fsync(fd);
-    close(fd);
-    return rc;
-}
-
-int
-pytm_dump_write(const char *path, const struct pytm_snap *s,
-                struct pytm_dump_error *err)
-{
-    void *img;
-    size_t len;
-    if (!path || !*path) {
-        if (err)
-            memset(err, 0, sizeof(*err));
-        return fail(err, PYTM_E_INVAL, 0, "empty path");
-    }
-    int rc = pytm_dump_write_mem(s, &img, &len, err);
-    if (rc)
-        return rc;
-    char tmp[4352];
-    const char *step = "create temporary file";
-    int fd = open_temp(path, tmp, sizeof(tmp));
-    if (fd >= 0) {
-        step = "write";
-        if (write_all(fd, img, len) == 0) {
-            step = "fsync";
-            if (fsync(fd) == 0) {
-                step = "close";
-                int c = close(fd);
-                fd = -1;
-                if (c == 0) {
-                    step = "rename";
-                    if (rename(tmp, path) == 0) {
-                        free(img);
-                        (void)sync_dir(path); /* best effort */
-                        return 0;
-                    }
-                }
-            }
-        }
-        int saved = errno;
-        if (fd >= 0)
-            close(fd);
-        unlink(tmp);
-        errno = saved;
-    }
-    int saved = errno;
-    free(img);
-    fail(err, PYTM_E_IO, 0, "%s: %s failed: %s", path, step,
-         strerror(saved));
-    errno = saved;
-    return PYTM_E_IO;
 }
