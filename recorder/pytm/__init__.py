@@ -15,28 +15,13 @@ take_snapshot, dump/load), ``_filters`` (Filter, DomainFilter),
 __version__ = "0.1.0"  # keep in step with pyproject.toml and CMakeLists.txt
 
 from . import _recorder  # noqa: F401  (the C extension)
+from ._filters import *  # noqa: F401,F403
+from ._filters import __all__ as _filters_all
+from ._format import *  # noqa: F401,F403
+from ._format import __all__ as _format_all
+from ._snapshot import *  # noqa: F401,F403
+from ._snapshot import __all__ as _snapshot_all
 from ._tracing import *  # noqa: F401,F403
 from ._tracing import __all__ as _tracing_all
 
-__all__ = list(_tracing_all)
-
-# The snapshot API lives in its own modules; keep `import pytm` working
-# for the tracing API even if one of them fails to import.
-try:
-    from ._format import *  # noqa: F401,F403
-    from ._format import __all__ as _format_all
-    __all__ += _format_all
-except ImportError:  # pragma: no cover - only while a module is missing
-    pass
-try:
-    from ._filters import *  # noqa: F401,F403
-    from ._filters import __all__ as _filters_all
-    __all__ += _filters_all
-except ImportError:  # pragma: no cover
-    pass
-try:
-    from ._snapshot import *  # noqa: F401,F403
-    from ._snapshot import __all__ as _snapshot_all
-    __all__ += _snapshot_all
-except ImportError:  # pragma: no cover
-    pass
+__all__ = list(_tracing_all) + _format_all + _filters_all + _snapshot_all
