@@ -110,7 +110,7 @@ struct pytm_arena_tb *pytm_arena_tbs(struct pytm_arena *a);
  * field). Only correct when the caller guarantees that no other thread
  * updates this arena's aggregates or counters at the same time, by any
  * variant. The recorder guarantees it by updating only with the GIL held
- * and deferring events that arrive without the GIL (recorder/hooks.c).
+ * and deferring events that arrive without the GIL (recorder/core/hooks.c).
  * Readers still see whole 64-bit values (aligned relaxed stores). */
 static inline void
 pytm_arena_tb_add_serial_(_Atomic int64_t *f, int64_t d)

@@ -21,7 +21,7 @@
  *   address, see below.
  *
  * Thread-safety: none inside; each table has exactly one protecting lock
- * chosen by its owner (recorder/hooks.c documents which).
+ * chosen by its owner (recorder/core/hooks.c documents which).
  */
 #ifndef PYTM_RECORDER_TABLES_H
 #define PYTM_RECORDER_TABLES_H

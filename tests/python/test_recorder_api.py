@@ -99,7 +99,7 @@ def test_lifecycle_and_counters(run_py):
     assert r["traces_after_clear"] < 50
     assert r["after_stop"] == [False, None, [0, 0]]
     assert r["default_interval"][0] == r["default_interval"][1]
-    # 16 KiB: chosen by measurement (recorder/session.h, docs/sampling.md)
+    # 16 KiB: chosen by measurement (recorder/core/policy.h, docs/sampling.md)
     assert r["default_interval"][0] == 16 << 10
 
 
