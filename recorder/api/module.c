@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "live.h"
+#include "policy.h"
 #include "pytm_error.h"
 #include "session.h"
 #include "snapdata.h"

@@ -42,16 +42,9 @@ random_seed(const struct pytm_tls *t)
            pytm_clock_ns(CLOCK_MONOTONIC) ^ (uint64_t)(uintptr_t)t;
 }
 
-/* Brings t into session s when it belongs to another one (or none):
- * threads.c gives it a slot and a registry entry, then its sampler is
- * drawn with the interval in force, from seed + ordinal (the order in
- * which threads first record in this session) with PYTM_SEED, else
- * from a random seed. Returns true when it did. */
-static inline bool
-join(struct pytm_session *s, struct pytm_tls *t, bool raw_locked)
+void
+pytm_policy_join(struct pytm_session *s, struct pytm_tls *t, bool raw_locked)
 {
-    if (__builtin_expect(t->gen == s->gen, 1))
-        return false;
     pytm_threads_join(s, t, raw_locked);
     struct pytm_policy *p = &s->policy;
     uint64_t seed;
@@ -64,31 +57,6 @@ join(struct pytm_session *s, struct pytm_tls *t, bool raw_locked)
         seed = random_seed(t);
     }
     pytm_sampler_init(&t->sampler, p->interval_now, seed);
-    return true;
-}
-
-bool
-pytm_policy_decide(struct pytm_session *s, struct pytm_tls *t, uint64_t size,
-                   bool raw_locked, struct pytm_sample *w)
-{
-    struct pytm_policy *p = &s->policy;
-    /* A countdown drawn for another session (or never drawn: zeroed TLS,
-     * or zeroed by start()) says nothing: a fresh one decides. */
-    if (join(s, t, raw_locked) && !p->exact &&
-        !pytm_sampler_should_sample(&t->sampler, size))
-        return false;
-    if (p->exact) {
-        w->est_size = (int64_t)size;
-        w->est_count = 1;
-        return true;
-    }
-    pytm_sampler_sample(&t->sampler, size, w);
-    /* After the weights: when the interval changed since this thread
-     * drew its countdown, redraw with the new one (a fresh draw is exact
-     * by memorylessness). */
-    if (__builtin_expect(t->sampler.interval != p->interval_now, 0))
-        pytm_sampler_init(&t->sampler, p->interval_now, t->sampler.rng);
-    return true;
 }
 
 void

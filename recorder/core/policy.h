@@ -16,8 +16,10 @@
  *     (pytm_policy_crossed); when it crosses, pytm_policy_decide is the
  *     one place that says "record" and computes the weights.
  *
- * Thread-safety: a struct pytm_policy lives in the session; its fields
- * are labelled below. A struct pytm_tls is its own thread's.
+ * State: struct pytm_policy, the session's `policy` field (defined in
+ * session.h with the rest of the session, each field labelled with what
+ * protects it); this module makes every write to it. A struct pytm_tls
+ * is its own thread's.
  */
 #ifndef PYTM_RECORDER_POLICY_H
 #define PYTM_RECORDER_POLICY_H
@@ -27,9 +29,8 @@
 #include <stdint.h>
 
 #include "sampler.h"
+#include "session.h"
 #include "threads.h"
-
-struct pytm_session;
 
 /* Default mean sampling interval in bytes (start(sample_interval=...)).
  * Rule: the smallest interval whose overhead is within 1 percentage
@@ -41,23 +42,6 @@ struct pytm_session;
  * 4/8/16/32/64 KiB vs a +7.4% floor; mixed stdlib +5.2/+4.1/+3.6/+3.2/
  * +3.1% vs +2.7%. 8 KiB passes alloc but not mixed; 16 KiB passes both. */
 #define PYTM_DEFAULT_SAMPLE_INTERVAL (16u * 1024u)
-
-struct pytm_policy {
-    bool exact;              /* GIL+RAW: interval == 1 */
-    bool seeded;             /* GIL+RAW: PYTM_SEED given */
-    uint64_t seed;           /* GIL+RAW: with `seeded` */
-    uint64_t interval;       /* GIL+RAW: given to start() */
-    uint64_t interval_now;   /* GIL+RAW: what new countdowns are drawn
-                                with; read by a RAW hook without the GIL
-                                only under the RAW lock */
-    uint64_t adapt_ns;       /* GIL: CLOCK_MONOTONIC of the last doubling */
-    uint32_t adapt_drops;    /* GIL: arena-full drops since then */
-    _Atomic uint32_t next_ordinal; /* atomic (relaxed RMW): ordinal of the
-                                next thread to join, for seeded runs */
-    _Atomic uint64_t *published; /* GIL+RAW: where interval_now is shown
-                                to readers (the arena header's
-                                counters.sample_interval_now) */
-};
 
 /* Sets *p up for a new session: interval >= 1 (1 = exact), an optional
  * fixed seed, and the arena counter that shows interval_now. Caller
@@ -75,17 +59,55 @@ pytm_policy_crossed(struct pytm_tls *t, uint64_t size)
     return pytm_sampler_should_sample(&t->sampler, size);
 }
 
+/* Joins thread t to session s (t->gen != s->gen): threads.c gives it a
+ * slot and a registry entry, then its sampler is drawn with interval_now
+ * from seed + ordinal (PYTM_SEED; the ordinal counts threads in the
+ * order they first record in this session) or from a random seed.
+ * Same preconditions as pytm_policy_decide. policy.c. */
+void pytm_policy_join(struct pytm_session *s, struct pytm_tls *t,
+                      bool raw_locked);
+
+/* Weighs a block of `size` bytes for a decided sample in sampled mode:
+ * fills *w and redraws the countdown; then, when the interval changed
+ * since t drew its countdown, redraws with the new one (a fresh draw is
+ * exact by memorylessness). */
+static inline void
+pytm_policy_weigh(const struct pytm_policy *p, struct pytm_tls *t,
+                  uint64_t size, struct pytm_sample *w)
+{
+    pytm_sampler_sample(&t->sampler, size, w);
+    if (__builtin_expect(t->sampler.interval != p->interval_now, 0))
+        pytm_sampler_init(&t->sampler, p->interval_now, t->sampler.rng);
+}
+
 /* The decision, after the countdown crossed (always, in exact mode) for
  * an allocation of `size` bytes that succeeded: brings the thread into
- * session s when it is not (threads.c: slot and registry; then its
- * sampler drawn with interval_now and its seed) -- a crossing that came
- * from another session's countdown is then decided afresh -- and, when
- * the block is to be recorded, fills *w with its weights, redraws the
- * countdown (following interval_now if it changed) and returns true.
+ * session s when it is not (pytm_policy_join) -- a crossing that came
+ * from another session's countdown (or a zeroed one) is then decided
+ * afresh -- and, when the block is to be recorded, fills *w with its
+ * weights, redraws the countdown and returns true.
+ * Inline: this runs for every recorded block (all of them in exact
+ * mode); its rare parts are out of line.
  * Preconditions: session s active for the whole call; the caller holds
  * the GIL (raw_locked false) or the RAW lock (raw_locked true). */
-bool pytm_policy_decide(struct pytm_session *s, struct pytm_tls *t,
-                        uint64_t size, bool raw_locked, struct pytm_sample *w);
+static inline bool
+pytm_policy_decide(struct pytm_session *s, struct pytm_tls *t, uint64_t size,
+                   bool raw_locked, struct pytm_sample *w)
+{
+    struct pytm_policy *p = &s->policy;
+    if (__builtin_expect(t->gen != s->gen, 0)) {
+        pytm_policy_join(s, t, raw_locked);
+        if (!p->exact && !pytm_sampler_should_sample(&t->sampler, size))
+            return false;
+    }
+    if (p->exact) {
+        w->est_size = (int64_t)size;
+        w->est_count = 1;
+        return true;
+    }
+    pytm_policy_weigh(p, t, size, w);
+    return true;
+}
 
 /* The countdown crossed but nothing is recorded (the allocation failed,
  * or no session is active): redraws it so that the next allocations are

@@ -21,6 +21,7 @@
 
 #include "arena.h"
 #include "hooks.h"
+#include "policy.h"
 #include "pytm_error.h"
 #include "rawside.h"
 #include "tables.h"

@@ -20,9 +20,28 @@
 #include <stdint.h>
 
 #include "arena.h"
-#include "policy.h"
 #include "reader.h"
 #include "tables.h"
+
+/* The sampling policy's state: one per session. policy.c (policy.h)
+ * makes every write to it and owns its meaning. */
+struct pytm_policy {
+    bool exact;              /* GIL+RAW: interval == 1 */
+    bool seeded;             /* GIL+RAW: PYTM_SEED given */
+    uint64_t seed;           /* GIL+RAW: with `seeded` */
+    uint64_t interval;       /* GIL+RAW: given to start() */
+    uint64_t interval_now;   /* GIL+RAW: what new countdowns are drawn
+                                with; read by a RAW hook without the GIL
+                                only under the RAW lock */
+    uint64_t adapt_ns;       /* GIL: CLOCK_MONOTONIC of the last doubling */
+    uint32_t adapt_drops;    /* GIL: arena-full drops since then */
+    _Atomic uint32_t next_ordinal; /* atomic (relaxed RMW): ordinal of the
+                                next thread to join, for seeded runs */
+    _Atomic uint64_t *published; /* GIL+RAW: where interval_now is shown
+                                to readers (the arena header's
+                                counters.sample_interval_now) */
+};
+
 
 /* Everything a session owns. Protection of each field is given in its
  * comment; "GIL+RAW" means written only while holding both the GIL and
