@@ -81,12 +81,25 @@ def work(n):
     return [bytearray(i % 3000 + 1) for i in range(n)]  # WORK
 WORK_LINE = work.__code__.co_firstlineno + 1
 keep = work(20000)
-# threads one after the other: their ordinals are deterministic
+# Threads one after the other, so their ordinals are deterministic. Each
+# stays alive, parked on an event, until after the snapshot: a thread
+# that exits tears its state down after join() has returned, and what it
+# allocates then races with the next thread's start.
+done, parked = threading.Event(), []
+def worker(finished):
+    keep.extend(work(3000))
+    finished.set()
+    done.wait()
 for k in range(3):
-    t = threading.Thread(target=lambda: keep.extend(work(3000)))
+    finished = threading.Event()
+    t = threading.Thread(target=worker, args=(finished,))
     t.start()
-    t.join()
+    finished.wait()
+    parked.append(t)
 snap = pytm.take_snapshot()
+done.set()
+for t in parked:
+    t.join()
 # Only the workload's blocks: a thread's own state may be freed by the
 # exiting thread after join() returns, so whether such a sampled block
 # is still alive at the snapshot is a race.
