@@ -3,6 +3,8 @@
     python -m pytm run [--interval BYTES] [--nframe N] [--keep]
                        [--arena-size BYTES] script.py [args...]
     python -m pytm run [options] -m module [args...]
+    python -m pytm attach PID [--interval BYTES] [--nframe N]  (attach.py)
+    python -m pytm detach PID
 
 Tracing starts before the target's first line; the target runs as
 ``__main__`` with ``sys.argv`` set as ``python script.py args`` would set
@@ -61,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
                      help="run a library module as a script")
     run.add_argument("target", nargs=argparse.REMAINDER,
                      help="script path and its arguments")
+    sub.add_parser("attach", help="start tracing in a running process: "
+                   "attach PID [--interval BYTES] [--nframe N] [--timeout S]")
+    sub.add_parser("detach", help="stop tracing in a process: detach PID")
     return p
 
 
@@ -88,6 +93,9 @@ def _split_argv(argv: List[str]) -> tuple:
 def main(argv: Optional[List[str]] = None) -> int:
     if argv is None:
         argv = sys.argv[1:]
+    if argv and argv[0] in ("attach", "detach"):
+        from . import attach  # python -m pytm attach|detach PID (attach.py)
+        return attach.main(list(argv))
     ours, rest = _split_argv(list(argv))
     parser = _parser()
     args = parser.parse_args(ours)  # exits 2 on usage errors
