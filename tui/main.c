@@ -1,6 +1,7 @@
 /* pytmtop: live top view of a process traced by pytm.
  *
  *   pytmtop -p PID                    attach to a running traced process
+ *   pytmtop -p PID --attach           start tracing it first (python -m pytm attach)
  *   pytmtop [opts] -- python x.py ... start x.py under `python -m pytm run`
  *   pytmtop FILE.pytm                 view a dump
  *   pytmtop OLD.pytm NEW.pytm         diff two dumps
@@ -21,6 +22,7 @@
 #include <unistd.h>
 
 #include "app.h"
+#include "attachcmd.h"
 #include "dump.h"
 #include "listcmd.h"
 #include "loop.h"
@@ -42,6 +44,9 @@ usage(FILE *out)
           "       pytmtop --list | --clean\n"
           "options:\n"
           "  -p, --pid PID        attach to the arena of PID\n"
+          "  --attach             with -p: if PID is not traced, start tracing it\n"
+          "                       (python -m pytm attach PID; $PYTM_PYTHON, default\n"
+          "                       python3) and stop again when pytmtop quits\n"
           "  -d, --delay SECONDS  refresh interval (default 1)\n"
           "  --iterations N       refresh N times, then exit (batch mode)\n"
           "  --once               print the table once and exit (with -- COMMAND:\n"
@@ -84,7 +89,11 @@ parse_long(const char *s, long *out)
 }
 
 enum { OPT_ITER = 256, OPT_ONCE, OPT_JSON, OPT_GROUP, OPT_CUMUL, OPT_LIMIT,
-       OPT_LIST, OPT_CLEAN };
+       OPT_LIST, OPT_CLEAN, OPT_ATTACH };
+
+/* --attach given; and whether we did attach (then we detach at exit).
+ * Main thread only. */
+static bool opt_attach, we_attached;
 
 static int
 parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_files)
@@ -100,6 +109,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         {"limit", required_argument, NULL, OPT_LIMIT},
         {"list", no_argument, NULL, OPT_LIST},
         {"clean", no_argument, NULL, OPT_CLEAN},
+        {"attach", no_argument, NULL, OPT_ATTACH},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -144,6 +154,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         case OPT_CUMUL: o->cumulative = true; break;
         case OPT_LIST: o->list = true; break;
         case OPT_CLEAN: o->clean = true; break;
+        case OPT_ATTACH: opt_attach = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("pytmtop %s\n", PYTM_VERSION); exit(0);
         default: usage(stderr); return 1;
@@ -168,6 +179,8 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         return fail("--cumulative needs --group filename or lineno%s%s", "", "");
     if (o->json && !o->once)
         return fail("--json needs --once%s%s", "", "");
+    if (opt_attach && !o->pid)
+        return fail("--attach needs -p PID%s%s", "", "");
     return 0;
 }
 
@@ -196,8 +209,17 @@ open_source(struct pytm_app *app, char **files, int n_files)
     char buf[64];
     if (o->pid) {
         int err = pytm_source_open_pid(&app->src, (pid_t)o->pid);
+        snprintf(buf, sizeof buf, "%lld", (long long)o->pid);
+        if (err == PYTM_E_NOENT && pytm_attachcmd_pid_exists((pid_t)o->pid)) {
+            if (!opt_attach)
+                return fail("pid %s is not traced by pytm; start tracing it with: "
+                            "pytmtop -p %s --attach", buf, buf);
+            if (pytm_attachcmd_run("attach", (pid_t)o->pid, true) != 0)
+                return fail("could not attach to pid %s (see above)%s", buf, "");
+            we_attached = true;
+            err = pytm_source_open_pid(&app->src, (pid_t)o->pid);
+        }
         if (err) {
-            snprintf(buf, sizeof buf, "%lld", (long long)o->pid);
             return fail("pid %s: %s", buf, pytm_strerror(err));
         }
         return 0;
@@ -270,6 +292,8 @@ main(int argc, char **argv)
     }
     if (app.child > 0)
         pytm_spawn_stop(app.child); /* we started it: stop it with us */
+    if (we_attached && pytm_attachcmd_run("detach", (pid_t)app.opt.pid, true) != 0)
+        rc = rc ? rc : 1; /* its refusal is on stderr */
     pytm_app_done(&app);
     return rc;
 }
