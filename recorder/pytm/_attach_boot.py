@@ -43,8 +43,10 @@ def _stop(req):
 def run(req):
     """Carries out req (a dict: action "attach" or "detach", status and
     cancel paths, nframe, interval) unless the command gave up on it."""
-    if os.path.exists(req["cancel"]):
-        return  # the command timed out and said so; do nothing late
+    if (os.path.exists(req["cancel"])
+            or not os.path.isdir(os.path.dirname(req["status"]))):
+        return  # the command timed out and said so (and removed its
+        # directory): do nothing late
     try:
         result = (_start if req["action"] == "attach" else _stop)(req)
     except Exception as exc:
