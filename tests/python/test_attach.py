@@ -209,8 +209,6 @@ def test_attach_while_4_threads_allocate(tmp_path):
                 break
             time.sleep(0.1)
         assert rows and rows[0]["count"] >= 5
-        doc = once_json(t.pid)
-        assert doc["n_dropped"] == 0 or doc["n_samples"] > 0
         assert pytm_cmd("detach", t.pid).returncode == 0
         assert t.finish() == (0, "done True\n", "")
     finally:
