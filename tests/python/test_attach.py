@@ -390,7 +390,8 @@ def test_injection_mechanism_each_version(tmp_path, version):
                              info["version_hex"] >> 8 & 255) == version
         out = tmp_path / "out"
         code = ("__import__('builtins').exec(%r, {})"
-                % ("import sys\nopen(%r, 'w').write(sys.version.split()[0])" % str(out)))
+                % ("import os, sys\nopen(%r, 'w').write(sys.version.split()[0])\n"
+                   "os.replace(%r, %r)" % (str(out) + ".tmp", str(out) + ".tmp", str(out))))
         for _ in range(3):
             r = _attach.inject(t.pid, info["add_pending_call"], info["run_simple_string"],
                                info["syscall_insn"], code.encode(), 2000)
