@@ -24,7 +24,9 @@ import pytest
 from conftest import _build_dir
 
 # Allocates in a loop from the main thread and NTHREADS threads until the
-# stop file appears; prints two lines of its own.
+# stop file appears; prints two lines of its own. The main loop counts its
+# rounds into the beat file, so that finish() can see the target is still
+# running (not hung, not left stopped) before asking it to stop.
 TARGET = '''\
 import os, sys, threading, time
 keep = []
@@ -33,6 +35,7 @@ def grow():
     if len(keep) > 300:
         del keep[:150]
 stop, nthreads = sys.argv[1], int(sys.argv[2])
+beat = stop + ".beat"
 def worker():
     while not os.path.exists(stop):
         grow()
@@ -45,6 +48,9 @@ n = 0
 while not os.path.exists(stop):
     grow()
     n += 1
+    with open(beat + ".tmp", "w") as f:
+        f.write(str(n))
+    os.replace(beat + ".tmp", beat)
     time.sleep(0.01)
 for t in threads:
     t.join()
@@ -86,8 +92,20 @@ class Target:
         self.pid = self.proc.pid
         assert self.proc.stdout.readline() == "started\n"
 
+    def beats(self):
+        try:
+            return int(Path(str(self.stopfile) + ".beat").read_text())
+        except (OSError, ValueError):
+            return 0
+
     def finish(self):
-        """Stops the target; returns (exit status, stdout rest, stderr)."""
+        """Waits for the target's main loop to make progress from here,
+        then stops it; returns (exit status, stdout rest, stderr)."""
+        start, deadline = self.beats(), time.monotonic() + 30
+        while self.beats() <= start and self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                pytest.fail(f"target {self.pid} made no progress in 30 s")
+            time.sleep(0.01)
         self.stopfile.touch()
         out, err = self.proc.communicate(timeout=30)
         return self.proc.returncode, out, err
