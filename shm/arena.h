@@ -161,6 +161,23 @@ pytm_arena_record_free_serial(struct pytm_arena_header *h,
     pytm_arena_tb_uadd_serial_(&c->live_samples, (uint64_t)-1);
 }
 
+/* A live block changes traceback (the recorder re-tags an object reused
+ * from a free list): its live size, count and sample move from `from`
+ * to `to`. Totals, peak, counters and cumulative alloc_* figures stay:
+ * nothing was allocated or freed. Same serial rule as above. */
+static inline void
+pytm_arena_record_move_serial(struct pytm_arena_tb *from,
+                              struct pytm_arena_tb *to, int64_t est_size,
+                              int64_t est_count)
+{
+    pytm_arena_tb_add_serial_(&from->size, -est_size);
+    pytm_arena_tb_add_serial_(&from->count, -est_count);
+    pytm_arena_tb_add_serial_(&from->samples, -1);
+    pytm_arena_tb_add_serial_(&to->size, est_size);
+    pytm_arena_tb_add_serial_(&to->count, est_count);
+    pytm_arena_tb_add_serial_(&to->samples, 1);
+}
+
 /* Zeroes every live aggregate (size, count, samples) and the current
  * total, keeps cumulative alloc_* figures, bumps clear_epoch.
  * The caller must ensure no record_* runs concurrently (the recorder

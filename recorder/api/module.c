@@ -12,6 +12,7 @@
 #include "live.h"
 #include "policy.h"
 #include "pytm_error.h"
+#include "reftrace.h"
 #include "session.h"
 #include "snapdata.h"
 
@@ -108,6 +109,14 @@ recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
             return NULL;
         cfg.seeded = true;
     }
+#if PY_VERSION_HEX >= 0x030C0000
+    /* The hooks are process-wide and trace the main interpreter only
+     * (core/hooks.c, "Sub-interpreters"). */
+    if (PyInterpreterState_Get() != PyInterpreterState_Main())
+        return PyErr_Format(PyExc_RuntimeError,
+                            "pytm: start() must be called from the main "
+                            "interpreter (sub-interpreters are not traced)");
+#endif
     const char *what;
     int rc = pytm_session_start(&cfg, &what);
     if (rc < 0)
@@ -219,6 +228,12 @@ recorder_stats(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
 }
 
 static PyObject *
+recorder_reftrace_active(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    return PyBool_FromLong(pytm_reftrace_active());
+}
+
+static PyObject *
 recorder_threads(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
 {
     return pytm_live_threads(pytm_session_current());
@@ -256,6 +271,8 @@ static PyMethodDef recorder_methods[] = {
      "os.register_at_fork(after_in_child=...) hook."},
     {"_stats", recorder_stats, METH_NOARGS,
      "Internal counters of the recorder, for tests and diagnostics."},
+    {"_reftrace_active", recorder_reftrace_active, METH_NOARGS,
+     "True while pytm's reference tracer is installed (3.13+, exact)."},
     {"_threads", recorder_threads, METH_NOARGS,
      "Live thread slots of the arena: list of (tid, name, n_allocs, "
      "n_samples)."},
@@ -265,6 +282,16 @@ static PyMethodDef recorder_methods[] = {
 static int
 recorder_exec(PyObject *m)
 {
+#ifdef Py_GIL_DISABLED
+    /* The hooks' design rests on the GIL (core/hooks.c); the free-threaded
+     * build has none. docs/free-threading.md says what a port needs. */
+    (void)m;
+    PyErr_SetString(PyExc_ImportError,
+                    "pytm does not support the free-threaded build of "
+                    "CPython (python3.13t) yet: use the default build of "
+                    "the same version (see docs/free-threading.md)");
+    return -1;
+#endif
     if (pytm_session_global_init() < 0) {
         PyErr_SetString(PyExc_RuntimeError, "pytm: cannot set up the "
                         "thread-exit key or fork handlers");
@@ -285,6 +312,12 @@ recorder_exec(PyObject *m)
 
 static PyModuleDef_Slot recorder_slots[] = {
     {Py_mod_exec, recorder_exec},
+#if PY_VERSION_HEX >= 0x030C0000
+    /* Importable in interpreters that share the main GIL, refused (with
+     * ImportError) in those with their own: the module's state is
+     * process-wide. Only the main interpreter may start tracing. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_SUPPORTED},
+#endif
     {0, NULL},
 };
 

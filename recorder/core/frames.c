@@ -1,20 +1,37 @@
 /* recorder/core/frames: frame capture shim (see frames.h).
  *
  * This is the only file of the extension compiled against CPython's
- * internal headers, and only on 3.11, whose _PyInterpreterFrame layout
- * it reads. Any other version takes the public-API branch. Keep every
- * use of internals in this file.
+ * internal headers. It reads the _PyInterpreterFrame chain of 3.11, 3.12
+ * and 3.13 directly, as the stdlib's tracemalloc does; any other version
+ * (and the free-threaded build, and a build with -DPYTM_FRAMES_PUBLIC_API)
+ * takes the public-API branch. Keep every use of internals in this file.
+ *
+ * What differs per version (tests/python/test_versions.py checks each):
+ *   3.11  ts->cframe->current_frame; f->f_code; prev_instr; the
+ *         runtime's current thread state is the one GIL's holder.
+ *   3.12  the same frame fields; the current thread state is a
+ *         thread-local, set while the thread is attached to its
+ *         interpreter (one GIL per interpreter, PEP 684).
+ *   3.13  _PyCFrame is gone: ts->current_frame; f->f_executable (a code
+ *         object, or None in a shim frame); prev_instr became instr_ptr.
+ *         Entry (shim) frames are owned by the C stack and carry no code
+ *         object; _PyFrame_IsIncomplete() reports them first thing, so
+ *         the walk never reads their f_executable as code.
+ * Every version: lasti is _PyInterpreterFrame_LASTI(), the line is
+ * PyCode_Addr2Line(code, lasti * sizeof(_Py_CODEUNIT)) -- what
+ * PyUnstable_InterpreterFrame_GetLine() computes -- and it is computed
+ * once per new (code, lasti) by the frame cache, never on the hot path.
  */
 #define PY_SSIZE_T_CLEAN
 /* Py_BUILD_CORE must be visible before Python.h: the internal headers
  * redeclare a few functions (e.g. _PyObject_LookupSpecialId) with the
  * core's signatures, which conflict with the public declarations made
- * when Python.h was read without it. It only matters on 3.11, the one
- * version whose internals we read; the define is harmless elsewhere
- * because nothing internal is included then. */
+ * when Python.h was read without it. The define is harmless where
+ * nothing internal is included. */
 #include <patchlevel.h>
-#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000 && \
-    !defined(PYTM_FRAMES_PUBLIC_API)
+#include <pyconfig.h>
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030E0000 && \
+    !defined(PYTM_FRAMES_PUBLIC_API) && !defined(Py_GIL_DISABLED)
 #define PYTM_FRAMES_INTERNAL 1
 #ifndef Py_BUILD_CORE
 #define Py_BUILD_CORE 1
@@ -36,24 +53,64 @@
 
 #if PYTM_FRAMES_INTERNAL
 
-/* 3.11: the calling thread's current frame (GIL held). The stdlib uses
- * PyGILState_GetThisThreadState(); with the GIL held both name the same
- * thread state, and the runtime's current-tstate load is cheaper. */
+#if PY_VERSION_HEX >= 0x030D0000
+#define current_tstate() PyThreadState_GetUnchecked()
+#elif PY_VERSION_HEX >= 0x030C0000
+#define current_tstate() _PyThreadState_UncheckedGet()
+#endif
+
+/* The first frame to record at or after f: skips frames that have not
+ * started executing yet (and, 3.13, the C stack's shim frames). */
+static inline _PyInterpreterFrame *
+first_complete(_PyInterpreterFrame *f)
+{
+    while (f != NULL && _PyFrame_IsIncomplete(f))
+        f = f->previous;
+    return f;
+}
+
+/* Code object of a complete frame. */
+static inline PyCodeObject *
+frame_code(_PyInterpreterFrame *f)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return (PyCodeObject *)f->f_executable;
+#else
+    return f->f_code;
+#endif
+}
+
+/* The calling thread's innermost complete frame (GIL held). 3.12+: the
+ * thread's own attached thread state (a call, no internal TLS access).
+ * 3.11: the runtime's current tstate, which is the GIL holder -- this
+ * thread; the stdlib uses PyGILState_GetThisThreadState(), and with the
+ * GIL held both name the same thread state. */
+static inline _PyInterpreterFrame *
+current_frame(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    PyThreadState *ts = current_tstate();
+    return ts == NULL ? NULL : first_complete(ts->current_frame);
+#else
+#if PY_VERSION_HEX >= 0x030C0000
+    PyThreadState *ts = current_tstate();
+#else
+    PyThreadState *ts = _PyThreadState_GET();
+#endif
+    if (ts == NULL || ts->cframe == NULL)
+        return NULL;
+    return first_complete(ts->cframe->current_frame);
+#endif
+}
+
 uint32_t
 pytm_frames_capture(struct pytm_rawframe *out, uint32_t max, uint32_t *total)
 {
-    PyThreadState *ts = _PyThreadState_GET();
     uint32_t n = 0, depth = 0;
-    if (ts == NULL || ts->cframe == NULL) {
-        *total = 0;
-        return 0;
-    }
-    for (_PyInterpreterFrame *f = ts->cframe->current_frame; f != NULL;
-         f = f->previous) {
-        if (_PyFrame_IsIncomplete(f))
-            continue;
+    for (_PyInterpreterFrame *f = current_frame(); f != NULL;
+         f = first_complete(f->previous)) {
         if (n < max) {
-            out[n].code = f->f_code;
+            out[n].code = frame_code(f);
             out[n].lasti = _PyInterpreterFrame_LASTI(f);
             out[n].pad = 0;
             n++;
@@ -80,15 +137,36 @@ pytm_frames_lineno(const struct pytm_rawframe *f)
 bool
 pytm_frames_has_gil(void)
 {
-    /* The thread holding the GIL is the runtime's current tstate; a thread
-     * knows its own (auto) tstate through a TSS key. Both loads are
-     * lock-free and allocation-free, and valid without a tstate.
-     * (PyGILState_Check() would answer 1 whenever its check is disabled,
-     * e.g. once a subinterpreter exists -- not safe for us.) */
+#if PY_VERSION_HEX >= 0x030C0000
+    /* 3.12+: an interpreter may have a GIL of its own (PEP 684), and we
+     * trace the main interpreter only (hooks.c, "Sub-interpreters"). So
+     * the question is whether this thread holds the *main* GIL: its
+     * current thread state is set exactly while it is attached, and
+     * names its interpreter. Lock-free, allocation-free, valid without a
+     * thread state. */
+    return pytm_frames_in_main_interp();
+#else
+    /* 3.11: one GIL. The thread holding it is the runtime's current
+     * tstate; a thread knows its own (auto) tstate through a TSS key.
+     * Both loads are lock-free and allocation-free, and valid without a
+     * tstate. (PyGILState_Check() would answer 1 whenever its check is
+     * disabled, e.g. once a subinterpreter exists -- not safe for us.) */
     PyThreadState *cur = _PyThreadState_GET();
     if (cur == NULL)
         return false;
     return cur == PyGILState_GetThisThreadState();
+#endif
+}
+
+bool
+pytm_frames_in_main_interp(void)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyThreadState *cur = current_tstate();
+    return cur != NULL && cur->interp == PyInterpreterState_Main();
+#else
+    return true; /* one GIL: every interpreter's hooks are serialised */
+#endif
 }
 
 void *
@@ -135,9 +213,17 @@ pytm_frames_lineno(const struct pytm_rawframe *f)
 }
 
 bool
+pytm_frames_in_main_interp(void)
+{
+    PyThreadState *cur = PyGILState_GetThisThreadState();
+    return cur != NULL &&
+           PyThreadState_GetInterpreter(cur) == PyInterpreterState_Main();
+}
+
+bool
 pytm_frames_has_gil(void)
 {
-    return PyGILState_Check() != 0;
+    return PyGILState_Check() != 0 && pytm_frames_in_main_interp();
 }
 
 void *

@@ -1,15 +1,17 @@
 /* recorder/core/frames: Python frame capture and the few CPython internals the
  * recorder depends on, behind a version gate.
  *
- * CPython 3.11: reads the thread's _PyInterpreterFrame chain directly
- * (Py_BUILD_CORE + internal/pycore_frame.h), like the stdlib's
- * Modules/_tracemalloc.c: no frame object is created, no reference is
- * taken, nothing is allocated. Other versions: the public API
+ * CPython 3.11, 3.12 and 3.13: reads the thread's _PyInterpreterFrame
+ * chain directly (Py_BUILD_CORE + internal/pycore_frame.h), like the
+ * stdlib's Modules/_tracemalloc.c: no frame object is created, no
+ * reference is taken, nothing is allocated. Other versions, the
+ * free-threaded build and -DPYTM_FRAMES_PUBLIC_API: the public API
  * (PyEval_GetFrame / PyFrame_GetBack / PyFrame_GetCode /
  * PyFrame_GetLineNumber), which may allocate frame objects -- the
  * recorder's reentrancy guard makes those allocations pass untraced.
  *
- * Everything here except pytm_frames_has_gil() requires the GIL.
+ * Everything here except pytm_frames_has_gil() and
+ * pytm_frames_in_main_interp() requires the GIL.
  */
 #ifndef PYTM_RECORDER_FRAMES_H
 #define PYTM_RECORDER_FRAMES_H
@@ -49,9 +51,17 @@ const char *pytm_frames_filename(const void *code, size_t *len, char *scratch,
 void pytm_frames_code_incref(const void *code);
 void pytm_frames_code_decref(const void *code);
 
-/* True when the calling thread holds the GIL. Callable without a thread
- * state and without the GIL: never blocks, never allocates. */
+/* True when the calling thread holds the GIL that protects the
+ * recorder's tables: 3.11, the one GIL; 3.12+, the main interpreter's
+ * (PEP 684 gives other interpreters GILs of their own). Callable without
+ * a thread state and without the GIL: never blocks, never allocates. */
 bool pytm_frames_has_gil(void);
+
+/* True when the calling thread runs in the main interpreter (3.11:
+ * always true -- one GIL serialises every interpreter). Called from a
+ * MEM/OBJ hook, i.e. with the calling interpreter's GIL held; never
+ * blocks, never allocates. */
+bool pytm_frames_in_main_interp(void);
 
 /* Start of the memory block holding `obj` (a PyObject *): in 3.11 the
  * block begins _PyType_PreHeaderSize() bytes before the object (GC

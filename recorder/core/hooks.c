@@ -1,7 +1,7 @@
 /* recorder/core/hooks: PEP 445 hooks -- thin trampolines over one generic
  * alloc / free / realloc path (see hooks.h).
  *
- * CONCURRENCY DESIGN (CPython 3.11: one GIL per process)
+ * CONCURRENCY DESIGN
  *
  * Who calls us. MEM and OBJ hooks always run with the GIL held (PEP 445
  * requires it). RAW hooks may run with or without the GIL and even
@@ -54,11 +54,27 @@
  * block is released another thread may get the same address and record
  * it, and a late removal would then delete the wrong record.
  *
- * 3.12+: per-interpreter GILs (PEP 684) would break "GIL => single
- * writer" for the serial arena updates and the private tables; those
- * versions need per-interpreter sessions or atomic updates. The frame
- * shim (frames.c) already refuses internals outside 3.11; a port must
- * revisit this block.
+ * Sub-interpreters (3.12+). PEP 684 lets an interpreter own its GIL, so
+ * "the GIL" above would name several locks and "GIL => single writer"
+ * would break for the tables and the serial arena updates. We trace the
+ * main interpreter only, and "the GIL" above always means its GIL:
+ *   - MEM/OBJ hooks of another interpreter pass through. The record
+ *     functions check pytm_frames_in_main_interp() (the calling thread's
+ *     attached thread state names its interpreter) before they touch the
+ *     session, and return; the sampler countdown is TLS, so skipping
+ *     only resets it. Such an interpreter's obmalloc state is its own,
+ *     so its blocks are never ours to forget.
+ *   - Its RAW hooks are RAW hooks of a thread without *the* GIL
+ *     (pytm_frames_has_gil() is false for it): recorded under the RAW
+ *     lock with the no-frame traceback and queued, as above.
+ *   - The sampled free filter is a static byte array that such a thread
+ *     may read while the main interpreter writes it; the value only
+ *     decides whether to call the record function, which then refuses.
+ * Interpreters that share the main GIL (the legacy kind) are skipped
+ * too, so that the rule does not depend on how one was created. On 3.11
+ * every interpreter shares the one GIL and all of them are traced.
+ * start() refuses to run outside the main interpreter.
+ * tests/python/test_versions.py drives both kinds of sub-interpreter.
  */
 #include <Python.h>
 

@@ -48,7 +48,10 @@ void
 pytm_record_alloc_main(struct pytm_session *s, struct pytm_tls *t, void *p,
                        uint64_t size)
 {
-    if (!active(s)) {
+    /* 3.12+: a sub-interpreter's hooks run under its own GIL, not the
+     * one that protects our tables: its blocks pass through untraced
+     * (hooks.c, "Sub-interpreters"). */
+    if (!active(s) || !pytm_frames_in_main_interp()) {
         pytm_policy_skip(t); /* keep the countdown positive */
         return;
     }
@@ -80,13 +83,16 @@ pytm_record_alloc_main(struct pytm_session *s, struct pytm_tls *t, void *p,
         pytm_filter_main_inc(rec.ptr);
     pytm_arena_record_alloc_serial(s->hdr, &s->tbs[tb], w.est_size,
                                    w.est_count);
+    s->last_main_alloc = rec.ptr;
     count_sample(s, t, w.est_size);
 }
 
 void
 pytm_record_free_main(struct pytm_session *s, void *p)
 {
-    if (!active(s))
+    /* A sub-interpreter never had its blocks recorded, and may not touch
+     * the table under its own GIL. */
+    if (!active(s) || !pytm_frames_in_main_interp())
         return;
     struct pytm_trace_rec old;
     if (!pytm_traces_pop(&s->traces, (uintptr_t)p, &old))

@@ -24,6 +24,7 @@
 #include "policy.h"
 #include "pytm_error.h"
 #include "rawside.h"
+#include "reftrace.h"
 #include "tables.h"
 #include "threads.h"
 #include "tracebacks.h"
@@ -167,6 +168,8 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
         pytm_raw_unlock();
         goto fail;
     }
+    if (g.policy.exact)
+        pytm_reftrace_install(&g); /* 3.13+; without it, no re-tagging */
     last_nframe = cfg->nframe;
     last_interval = cfg->interval;
     last_arena_size = cfg->arena_size;
@@ -212,6 +215,7 @@ end_session(bool exiting, bool finalized)
 {
     if (!is_active())
         return;
+    pytm_reftrace_uninstall();
     pytm_hooks_uninstall();
     pytm_session_sync();
 
@@ -392,6 +396,7 @@ pytm_session_after_fork_child(void)
     if (!child_cleanup)
         return;
     child_cleanup = false;
+    pytm_reftrace_uninstall();
     pytm_traces_free(&pytm_raw.traces);
     pytm_filter_raw_clear();
     free_private(true);

@@ -72,6 +72,10 @@ struct pytm_session {
     struct pytm_reader *self_reader; /* GIL+RAW: with `unlinked`, a reader
                                     opened before the unlink, through
                                     which snapshots read the arena */
+    uintptr_t last_main_alloc;   /* GIL: block of the latest MEM/OBJ record
+                                    in exact mode; the 3.13 ref tracer
+                                    skips the object created in it
+                                    (reftrace.c) */
 };
 
 /* The process's session (active or not), for the Python glue. Never
