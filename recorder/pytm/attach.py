@@ -25,6 +25,7 @@ import time
 from typing import List, Optional
 
 from . import _attach
+from ._run import _positive_int  # the same argument rules as `pytm run`
 
 SUPPORTED = ((3, 11), (3, 12), (3, 13))
 YAMA_PATH = "/proc/sys/kernel/yama/ptrace_scope"
@@ -279,16 +280,6 @@ def _wait(path: str, timeout: float):
         if time.monotonic() >= end:
             return None
         time.sleep(0.002)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text, 0)
-    except ValueError:
-        raise argparse.ArgumentTypeError("not an integer: %r" % text)
-    if value < 1:
-        raise argparse.ArgumentTypeError("must be >= 1: %r" % text)
-    return value
 
 
 def _positive_float(text: str) -> float:
