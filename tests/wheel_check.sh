@@ -41,6 +41,7 @@ checks() {
   "$WORK/venv/bin/pytmtop" --version
   "$WORK/venv/bin/pytmtop" --once x.pytm >/dev/null
   "$VPY" -c "import pytm._attach, pytm.attach; print('installed pytm attach:', pytm.attach.pytm_dir())"
+  "$VPY" -c "import importlib.metadata as m; e = [e for e in m.entry_points(group='pytest11') if e.name == 'pytm']; assert e and e[0].value == 'pytm.pytest_plugin', e; print('pytest plugin registered:', e[0].value)"
 }
 
 if [ "$BARE" != "--bare" ]; then
