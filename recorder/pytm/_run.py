@@ -66,6 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("attach", help="start tracing in a running process: "
                    "attach PID [--interval BYTES] [--nframe N] [--timeout S]")
     sub.add_parser("detach", help="stop tracing in a process: detach PID")
+    sub.add_parser("export", help="convert a .pytm dump: export DUMP -o OUT "
+                   "[--format pprof|collapsed]")
     return p
 
 
@@ -96,6 +98,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if argv and argv[0] in ("attach", "detach"):
         from . import attach  # python -m pytm attach|detach PID (attach.py)
         return attach.main(list(argv))
+    if argv and argv[0] == "export":
+        from . import export  # python -m pytm export DUMP -o OUT
+        return export.main(list(argv[1:]))
     ours, rest = _split_argv(list(argv))
     parser = _parser()
     args = parser.parse_args(ours)  # exits 2 on usage errors
