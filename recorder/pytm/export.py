@@ -26,7 +26,8 @@ import gzip
 import os
 from typing import Dict, List, Tuple
 
-__all__ = ["to_pprof", "to_collapsed", "pprof_bytes", "collapsed_lines"]
+__all__ = ["to_pprof", "to_collapsed", "to_flamegraph_html", "pprof_bytes",
+           "collapsed_lines", "flamegraph_tree"]
 
 
 # ---- a protobuf encoder for the few wire types profile.proto uses -------
@@ -170,7 +171,106 @@ def _write(path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-FORMATS = {"pprof": to_pprof, "collapsed": to_collapsed}
+# ---- a self-contained HTML flame graph -----------------------------------
+#
+# One file, no network at view time: the stacks are embedded as a JSON
+# tree {"n": name, "v": bytes, "c": [children]} and drawn by the script
+# below as an icicle (root on top) with absolutely positioned divs. Click
+# a frame to zoom into it, click the root bar to zoom out; hovering shows
+# the frame, its size and its share.
+
+_HTML = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>%(title)s</title>
+<style>
+body{font:12px monospace;margin:8px;background:#fff;color:#222}
+#g{position:relative;width:100%%;}
+.f{position:absolute;height:17px;overflow:hidden;white-space:nowrap;
+box-sizing:border-box;border:1px solid #fff;padding:0 2px;cursor:pointer;
+line-height:15px}
+#info{height:18px;margin:4px 0}
+</style></head><body>
+<h3 id="h">%(title)s</h3>
+<div id="info">%(subtitle)s</div>
+<div id="g"></div>
+<script>
+var DATA = %(data)s;
+var g = document.getElementById("g"), info = document.getElementById("info");
+function fmt(b){var u=["B","KiB","MiB","GiB"],i=0;while(b>=1024&&i<3){b/=1024;i++;}
+ return (i?b.toFixed(1):b)+" "+u[i];}
+function color(name){var h=0;for(var i=0;i<name.length;i++)h=(h*31+name.charCodeAt(i))>>>0;
+ return "hsl("+(20+h%%40)+","+(60+h%%30)+"%%,"+(55+h%%20)+"%%)";}
+function draw(root){
+ g.innerHTML=""; var W=g.clientWidth||1000, depth=0;
+ function walk(node,x,w,d){
+  if(w<1)return; depth=Math.max(depth,d);
+  var e=document.createElement("div"); e.className="f";
+  e.style.left=x+"px"; e.style.width=w+"px"; e.style.top=(d*17)+"px";
+  e.style.background=d?color(node.n):"#ddd";
+  e.textContent=node.n; e.title=node.n+"  "+fmt(node.v)+"  "+
+   (100*node.v/DATA.v).toFixed(1)+"%%";
+  e.onmouseover=function(){info.textContent=e.title;};
+  e.onclick=function(){draw(d?node:DATA);};
+  g.appendChild(e);
+  var cx=x;
+  (node.c||[]).forEach(function(c){var cw=w*c.v/node.v;walk(c,cx,cw,d+1);cx+=cw;});
+ }
+ walk(root,0,W,0); g.style.height=((depth+1)*17)+"px";
+}
+draw(DATA);
+</script></body></html>
+"""
+
+
+def flamegraph_tree(snapshot) -> dict:
+    """The stacks as a tree of {"n", "v", "c"} dicts, root first."""
+    root = {"n": "all", "v": 0, "c": {}}
+    for frames, size, _ in _stacks(snapshot):
+        if size <= 0:
+            continue
+        root["v"] += size
+        node = root
+        for filename, lineno in frames:
+            name = "%s:%d" % (filename, lineno)
+            child = node["c"].get(name)
+            if child is None:
+                child = node["c"][name] = {"n": name, "v": 0, "c": {}}
+            child["v"] += size
+            node = child
+
+    def finish(node):
+        kids = sorted(node["c"].values(), key=lambda c: -c["v"])
+        out = {"n": node["n"], "v": node["v"]}
+        if kids:
+            out["c"] = [finish(k) for k in kids]
+        return out
+    return finish(root)
+
+
+def to_flamegraph_html(snapshot, path, title: str = "pytm memory") -> None:
+    """Writes a self-contained HTML flame graph of the live memory."""
+    import html
+    import json
+    tree = flamegraph_tree(snapshot)
+    interval = snapshot.sample_interval
+    subtitle = "%s live, %s" % (
+        _fmt_size(tree["v"]), "exact" if interval == 1 else
+        "sampled every %s on average (estimates)" % _fmt_size(interval))
+    # </script> inside the data must not end the script element
+    data = json.dumps(tree).replace("</", "<\\/")
+    text = _HTML % {"title": html.escape(title), "data": data,
+                    "subtitle": html.escape(subtitle)}
+    _write(path, text.encode("utf-8", "surrogateescape"))
+
+
+def _fmt_size(n: float) -> str:
+    for unit, div in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n >= div:
+            return "%.1f %s" % (n / div, unit)
+    return "%d B" % n
+
+
+FORMATS = {"pprof": to_pprof, "collapsed": to_collapsed,
+           "html": to_flamegraph_html}
 
 
 def main(argv: List[str]) -> int:
@@ -184,13 +284,14 @@ def main(argv: List[str]) -> int:
     p.add_argument("-o", "--output", required=True, help="file to write")
     p.add_argument("--format", choices=sorted(FORMATS), default=None,
                    help="default: from the output's extension (.pb.gz or "
-                        ".pprof: pprof; otherwise collapsed)")
+                        ".pprof: pprof; .html: flame graph; otherwise "
+                        "collapsed)")
     args = p.parse_args(argv)
     fmt = args.format
     if fmt is None:
         out = args.output.lower()
-        fmt = "pprof" if out.endswith((".pb.gz", ".pprof", ".pb")) \
-            else "collapsed"
+        fmt = "pprof" if out.endswith((".pb.gz", ".pprof", ".pb")) else \
+            "html" if out.endswith((".html", ".htm")) else "collapsed"
     try:
         snap = Snapshot.load(args.dump)
     except (DumpError, OSError) as e:

@@ -46,6 +46,15 @@ def dump(request, run_py, tmp_path):
     return pytm.Snapshot.load(str(path)), path, request.param
 
 
+def _tool_env() -> dict:
+    """Environment for outside tools: without the sanitizer run's
+    LD_PRELOAD of libasan, which is meant for the interpreter only."""
+    env = dict(os.environ)
+    env.pop("LD_PRELOAD", None)
+    env.pop("ASAN_OPTIONS", None)
+    return env
+
+
 def _profile_class(tmp_path):
     """The Profile message class, built from pprof's profile.proto."""
     if not os.path.exists(PROFILE_PROTO) or shutil.which("protoc") is None:
@@ -57,7 +66,7 @@ def _profile_class(tmp_path):
     out = tmp_path / "profile.desc"
     subprocess.run(["protoc", "-I", os.path.dirname(PROFILE_PROTO),
                     "--descriptor_set_out=%s" % out, "profile.proto"],
-                   check=True)
+                   check=True, env=_tool_env())
     fds = descriptor_pb2.FileDescriptorSet.FromString(out.read_bytes())
     pool = descriptor_pool.DescriptorPool()
     for fd in fds.file:
@@ -131,13 +140,14 @@ def test_cli_good_and_corrupt_dump(dump, tmp_path):
     corrupt one gives one line naming the file, exit 1, no output file."""
     _, path, _ = dump
     env = dict(os.environ)
-    for out in ("a.pb.gz", "a.folded"):
+    for out in ("a.pb.gz", "a.folded", "a.html"):
         res = subprocess.run([sys.executable, "-m", "pytm", "export",
                               str(path), "-o", str(tmp_path / out)],
                              capture_output=True, text=True, env=env)
         assert res.returncode == 0, res.stderr
         assert (tmp_path / out).stat().st_size > 0
     assert gzip.decompress((tmp_path / "a.pb.gz").read_bytes())
+    assert (tmp_path / "a.html").read_text().startswith("<!DOCTYPE html>")
     bad = tmp_path / "bad.pytm"
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0xFF
@@ -149,3 +159,88 @@ def test_cli_good_and_corrupt_dump(dump, tmp_path):
     assert str(bad) in res.stderr and len(res.stderr.splitlines()) == 1, \
         res.stderr
     assert not (tmp_path / "b.pb.gz").exists()
+
+
+def _png_colours(data: bytes) -> set:
+    """Distinct RGB colours (sampled every 7th pixel) of an 8-bit RGB/RGBA
+    PNG, decoded here."""
+    import struct
+    import zlib
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, w, h, ctype = 8, b"", 0, 0, 0
+    while pos < len(data):
+        n, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + n]
+        if kind == b"IHDR":
+            w, h, depth, ctype = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and ctype in (2, 6), (depth, ctype)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + n
+    bpp = 3 if ctype == 2 else 4
+    raw, stride, prev = zlib.decompress(idat), w * bpp, bytearray(w * bpp)
+    colours = set()
+    for y in range(h):
+        ft = raw[y * (stride + 1)]
+        line = bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if ft == 1:
+                line[i] = (line[i] + a) & 255
+            elif ft == 2:
+                line[i] = (line[i] + b) & 255
+            elif ft == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ft == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                pr = a if pa <= pb and pa <= pc else b if pb <= pc else c
+                line[i] = (line[i] + pr) & 255
+        colours.update(bytes(line[i:i + 3]) for i in range(0, stride, bpp * 7))
+        prev = line
+    return colours
+
+
+def _chromium() -> str:
+    exe = shutil.which("chromium") or shutil.which("chromium-browser")
+    if exe is None:
+        pytest.fail("the flame graph test renders in a real browser: "
+                    "apt-get install chromium (bash .ci/install-deps does)")
+    return exe
+
+
+def test_flamegraph_html_renders_in_chromium(dump, tmp_path):
+    """GIVEN the same dump exported as a self-contained HTML flame graph
+    WHEN headless Chromium loads it from disk (no network) and runs its
+    script
+    THEN the DOM it built holds one frame box per tree node, with the
+    workload's leaf line among them, and the screenshot (kept beside the
+    test's files) is not blank."""
+    snap, _, _ = dump
+    page = tmp_path / "flame.html"
+    export.to_flamegraph_html(snap, page, title="pytm test </script>")
+    text = page.read_text()
+    assert "http://" not in text and "https://" not in text  # self-contained
+    tree = export.flamegraph_tree(snap)
+    assert tree["v"] == sum(s.size for s in snap.statistics("traceback")
+                            if s.size > 0)
+    args = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+            "--window-size=1200,700", "--user-data-dir=%s" % (tmp_path / "p")]
+    dom = subprocess.run(args + ["--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120,
+                         env=_tool_env()).stdout
+    leaf = [f for f in snap.statistics("traceback")[0].traceback][-1]
+    assert 'class="f"' in dom, dom[:2000]
+    assert "%s:%d" % (leaf.filename.replace("<", "&lt;").replace(">", "&gt;"),
+                      leaf.lineno) in dom
+    shot = tmp_path / "flame.png"
+    subprocess.run(args + ["--screenshot=%s" % shot, page.as_uri()],
+                   capture_output=True, timeout=120, env=_tool_env())
+    assert shot.exists(), "chromium wrote no screenshot"
+    print("flame graph screenshot:", shot)
+    # text is grey; only the frame boxes are coloured (hsl orange/yellow)
+    coloured = [c for c in _png_colours(shot.read_bytes())
+                if max(c) - min(c) > 60]
+    assert len(coloured) >= 2, "no coloured frame boxes in the screenshot"
