@@ -215,7 +215,9 @@ end_session(bool exiting, bool finalized)
 {
     if (!is_active())
         return;
-    pytm_reftrace_uninstall();
+    if (!finalized) /* after finalization nothing creates objects, and
+                       the tracer slot may not be touched without the GIL */
+        pytm_reftrace_uninstall();
     pytm_hooks_uninstall();
     pytm_session_sync();
 
