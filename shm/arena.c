@@ -187,7 +187,8 @@ publish_header(struct pytm_arena *a, const struct pytm_arena_config *cfg,
     h->header_size = PYTM_ARENA_HEADER_SIZE;
     h->endian_tag = PYTM_ARENA_ENDIAN_TAG;
     h->flags = (interval == 1 ? PYTM_ARENA_FLAG_EXACT : 0)
-               | (cfg->keep ? PYTM_ARENA_FLAG_KEEP : 0);
+               | (cfg->keep ? PYTM_ARENA_FLAG_KEEP : 0)
+               | (cfg->tree ? PYTM_ARENA_FLAG_TREE : 0);
     h->arena_size = a->size;
     h->pid = pid;
     h->uid = geteuid();
@@ -195,6 +196,15 @@ publish_header(struct pytm_arena *a, const struct pytm_arena_config *cfg,
     if (pytm_proc_start_ticks(pid, &ticks) != 0)
         ticks = 0; /* readers then skip the PID-reuse check */
     h->proc_start_ticks = ticks;
+    if (cfg->tree && (cfg->tree_root_pid <= 0 || cfg->tree_root_pid == pid)) {
+        /* the root */
+        h->tree_root_pid = pid;
+        h->tree_root_start_ticks = ticks;
+    } else if (cfg->tree) {
+        h->tree_root_pid = cfg->tree_root_pid;
+        h->parent_pid = cfg->parent_pid > 0 ? cfg->parent_pid : getppid();
+        h->tree_root_start_ticks = cfg->tree_root_start_ticks;
+    }
     h->start_realtime_ns = pytm_clock_ns(CLOCK_REALTIME);
     h->sample_interval = interval;
     h->nframe = nframe;

@@ -33,6 +33,13 @@ struct pytm_arena_config {
     const char *cmdline;      /* copied, truncated; NULL: read /proc/self */
     const char *shm_dir;      /* directory of the object, default
                                  "/dev/shm"; tests may point elsewhere */
+    /* Process tree (PYTM_ARENA_FLAG_TREE when `tree`): tree_root_pid 0
+     * makes this process the root (its own pid and start ticks are
+     * written); otherwise the three are copied as given. */
+    bool tree;
+    int64_t tree_root_pid;
+    int64_t parent_pid;
+    uint64_t tree_root_start_ticks;
 };
 
 #define PYTM_ARENA_DEFAULT_SIZE (64ull << 20)

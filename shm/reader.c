@@ -82,6 +82,26 @@ check_sections(const struct pytm_arena_header *id)
     return 0;
 }
 
+/* The tree fields: all zero without PYTM_ARENA_FLAG_TREE; with it, PIDs
+ * a reader may hand to kill() (1 .. INT32_MAX), and parent_pid 0 exactly
+ * for the root. Returns 0 or PYTM_E_CORRUPT. */
+static int
+check_tree(const struct pytm_arena_header *id)
+{
+    if (!(id->flags & PYTM_ARENA_FLAG_TREE))
+        return id->tree_root_pid == 0 && id->parent_pid == 0
+                       && id->tree_root_start_ticks == 0
+                   ? 0
+                   : PYTM_E_CORRUPT;
+    if (id->tree_root_pid <= 0 || id->tree_root_pid > INT32_MAX)
+        return PYTM_E_CORRUPT;
+    if (id->parent_pid < 0 || id->parent_pid > INT32_MAX)
+        return PYTM_E_CORRUPT;
+    if ((id->parent_pid == 0) != (id->pid == id->tree_root_pid))
+        return PYTM_E_CORRUPT;
+    return 0;
+}
+
 int
 pytm_reader_validate_identity_(const struct pytm_arena_header *id,
                                uint64_t file_size)
@@ -102,6 +122,8 @@ pytm_reader_validate_identity_(const struct pytm_arena_header *id,
     if (id->pid <= 0 || id->pid > INT32_MAX)
         return PYTM_E_CORRUPT;
     if (id->nframe > UINT16_MAX)
+        return PYTM_E_CORRUPT;
+    if (check_tree(id) != 0)
         return PYTM_E_CORRUPT;
     if (memchr(id->cmdline, '\0', sizeof id->cmdline) == NULL)
         return PYTM_E_CORRUPT;

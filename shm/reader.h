@@ -80,6 +80,11 @@ struct pytm_reader_entry {
     uint64_t start_realtime_ns;
     uint64_t stop_realtime_ns;
     enum pytm_reader_liveness liveness;
+    bool tree;                      /* PYTM_ARENA_FLAG_TREE: the three */
+    int64_t tree_root_pid;          /* fields below are valid (else 0) */
+    int64_t parent_pid;
+    uint64_t tree_root_start_ticks;
+    uint64_t proc_start_ticks;
     char cmdline[PYTM_ARENA_CMDLINE_MAX];
 };
 
@@ -93,5 +98,15 @@ int pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
  * or STOPPED with a dead PID), never one whose process is alive.
  * Returns the number removed, or a negative PYTM_E_*. */
 int pytm_reader_clean(const char *shm_dir);
+
+/* Removes the arenas under shm_dir of the process tree whose root is
+ * (root_pid, root_ticks) (PYTM_ARENA_FLAG_TREE, same tree_root_pid and
+ * tree_root_start_ticks), except the root's own arena, whatever their
+ * liveness: the root's `pytm run` calls it at exit (docs/arena.md,
+ * "Process trees"). A child still running keeps its mapping and just
+ * loses its name. Same ownership and same-inode checks as
+ * pytm_reader_clean. Returns the number removed, or a PYTM_E_*. */
+int pytm_reader_clean_tree(const char *shm_dir, int64_t root_pid,
+                           uint64_t root_ticks);
 
 #endif /* PYTM_SHM_READER_H */

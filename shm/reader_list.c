@@ -5,6 +5,9 @@
  * regular file, owner check, full header validation), so --list never
  * shows, and clean never touches, anything that is not a valid arena.
  *
+ * Clean_tree removes a process tree's arenas (the root's pytm run, at
+ * its exit), with the same ownership and same-inode rules.
+ *
  * Clean removes an arena only when (a) its file belongs to our effective
  * uid (even when we are root: another user's arena is theirs to clean),
  * and (b) its process is gone (kill() says ESRCH, or the PID now belongs
@@ -71,6 +74,11 @@ fill_entry(struct pytm_reader_entry *e, struct pytm_reader *r)
         e->stop_realtime_ns = atomic_load_explicit(
             &pytm_reader_live_header_(r)->stop_realtime_ns,
             memory_order_relaxed);
+    e->tree = (r->id.flags & PYTM_ARENA_FLAG_TREE) != 0;
+    e->tree_root_pid = r->id.tree_root_pid;
+    e->parent_pid = r->id.parent_pid;
+    e->tree_root_start_ticks = r->id.tree_root_start_ticks;
+    e->proc_start_ticks = r->id.proc_start_ticks;
     memcpy(e->cmdline, r->id.cmdline, sizeof e->cmdline);
     e->cmdline[sizeof e->cmdline - 1] = '\0';
 }
@@ -179,4 +187,35 @@ pytm_reader_clean(const char *shm_dir)
     int rc = for_each_arena(shm_dir ? shm_dir : "/dev/shm", clean_visit,
                             &removed);
     return rc < 0 ? rc : removed;
+}
+
+struct tree_clean {
+    int64_t root_pid;
+    uint64_t root_ticks;
+    int removed;
+};
+
+static int
+clean_tree_visit(struct pytm_reader *r, int dirfd, const char *name,
+                 void *arg)
+{
+    struct tree_clean *tc = arg;
+    if (r->owner == geteuid() && (r->id.flags & PYTM_ARENA_FLAG_TREE)
+        && r->id.tree_root_pid == tc->root_pid
+        && r->id.tree_root_start_ticks == tc->root_ticks
+        && r->id.pid != tc->root_pid && remove_if_same(dirfd, name, r))
+        tc->removed++;
+    return 0;
+}
+
+int
+pytm_reader_clean_tree(const char *shm_dir, int64_t root_pid,
+                       uint64_t root_ticks)
+{
+    if (root_pid <= 0)
+        return PYTM_E_INVAL;
+    struct tree_clean tc = {root_pid, root_ticks, 0};
+    int rc = for_each_arena(shm_dir ? shm_dir : "/dev/shm", clean_tree_visit,
+                            &tc);
+    return rc < 0 ? rc : tc.removed;
 }

@@ -39,6 +39,7 @@
  *
  * WHAT A READER MUST CHECK (shm/reader.c does all of it)
  *   magic, layout_version (major must match), header_size, endian tag,
+ *   the tree fields (consistent with PYTM_ARENA_FLAG_TREE),
  *   arena_size <= size of the object, every section in bounds and
  *   aligned, every *_used <= capacity, every string record's length
  *   within the pool and NUL-terminated, every frame's filename offset a
@@ -82,6 +83,12 @@ enum pytm_arena_state {
 /* header.flags */
 #define PYTM_ARENA_FLAG_EXACT 0x1u /* sample_interval == 1: exact figures */
 #define PYTM_ARENA_FLAG_KEEP 0x2u  /* arena is left behind at exit */
+/* The tree_* / parent_pid identity fields are set: the arena belongs to a
+ * process tree followed by `python -m pytm run` (docs/arena.md,
+ * "Process trees"). Added within layout version 1: the fields sit in
+ * what was zero padding, so an older reader ignores them; a reader of
+ * this header requires them all zero when the flag is clear. */
+#define PYTM_ARENA_FLAG_TREE 0x4u
 
 /* One section: where it lives and how many entries (or bytes) fit. */
 struct pytm_arena_section {
@@ -156,7 +163,15 @@ struct pytm_arena_header {
     struct pytm_arena_section tracebacks;
     char cmdline[PYTM_ARENA_CMDLINE_MAX]; /* NUL-terminated, args joined
                                              by spaces, truncated */
-    uint8_t pad0[PYTM_ARENA_IDENTITY_SIZE - 160 - PYTM_ARENA_CMDLINE_MAX];
+    /* Process tree (valid with PYTM_ARENA_FLAG_TREE, else all zero):
+     * the root is the process `pytm run` started; the parent is the
+     * traced process that forked or spawned this one, 0 for the root.
+     * tree_root_start_ticks tells a reused root PID apart. */
+    int64_t tree_root_pid;                /* > 0; == pid for the root */
+    int64_t parent_pid;                   /* 0 iff pid == tree_root_pid */
+    uint64_t tree_root_start_ticks;       /* root's proc_start_ticks */
+    uint8_t pad0[PYTM_ARENA_IDENTITY_SIZE - 160 - PYTM_ARENA_CMDLINE_MAX
+                 - 24];
 
     /* --- changing state: offset PYTM_ARENA_IDENTITY_SIZE --- */
     _Atomic uint32_t state;            /* enum pytm_arena_state */
@@ -176,6 +191,10 @@ static_assert(offsetof(struct pytm_arena_header, sample_interval) == 64, "");
 static_assert(offsetof(struct pytm_arena_header, threads) == 80, "");
 static_assert(offsetof(struct pytm_arena_header, tracebacks) == 144, "");
 static_assert(offsetof(struct pytm_arena_header, cmdline) == 160, "");
+static_assert(offsetof(struct pytm_arena_header, tree_root_pid) == 672, "");
+static_assert(offsetof(struct pytm_arena_header, parent_pid) == 680, "");
+static_assert(offsetof(struct pytm_arena_header, tree_root_start_ticks)
+                  == 688, "");
 static_assert(offsetof(struct pytm_arena_header, state)
                   == PYTM_ARENA_IDENTITY_SIZE, "identity ends where state begins");
 static_assert(offsetof(struct pytm_arena_header, state) == 1024, "");
