@@ -12,6 +12,7 @@
 #include "live.h"
 #include "policy.h"
 #include "pytm_error.h"
+#include "reader.h"
 #include "reftrace.h"
 #include "session.h"
 #include "snapdata.h"
@@ -64,23 +65,35 @@ positive_u64(PyObject *o, const char *name, uint64_t *out)
 
 PyDoc_STRVAR(start_doc,
 "start(nframe=1, sample_interval=DEFAULT_SAMPLE_INTERVAL, keep=False,\n"
-"      arena_size=None, seed=None)\n--\n\n"
+"      arena_size=None, seed=None, tree=False, tree_root=0,\n"
+"      tree_root_ticks=0, parent_pid=0)\n--\n\n"
 "Start tracing Python memory allocations into a shared-memory arena.\n"
 "Does nothing when already tracing. seed: an int (taken modulo 2**64)\n"
-"makes the per-thread sampler seeds deterministic; None: random.");
+"makes the per-thread sampler seeds deterministic; None: random.\n"
+"tree: the arena joins a process tree (pytm run following children);\n"
+"tree_root 0 makes this process the root, else tree_root,\n"
+"tree_root_ticks and parent_pid (0: getppid()) are recorded.");
 
 static PyObject *
 recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
 {
     static char *kwlist[] = {"nframe", "sample_interval", "keep",
-                             "arena_size", "seed", NULL};
+                             "arena_size", "seed", "tree", "tree_root",
+                             "tree_root_ticks", "parent_pid", NULL};
     int nframe = 1;
     PyObject *interval_o = NULL, *arena_o = Py_None, *seed_o = Py_None;
-    int keep = 0;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iOpOO:start", kwlist,
+    int keep = 0, tree = 0;
+    long long tree_root = 0, parent_pid = 0;
+    unsigned long long tree_ticks = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|iOpOOpLKL:start", kwlist,
                                      &nframe, &interval_o, &keep, &arena_o,
-                                     &seed_o))
+                                     &seed_o, &tree, &tree_root, &tree_ticks,
+                                     &parent_pid))
         return NULL;
+    if (tree_root < 0 || tree_root > INT32_MAX || parent_pid < 0 ||
+        parent_pid > INT32_MAX)
+        return PyErr_Format(PyExc_ValueError,
+                            "tree_root and parent_pid must be PIDs or 0");
     if (nframe < 1 || nframe > MAX_NFRAME)
         return PyErr_Format(PyExc_ValueError,
                             "the number of frames must be in range [1; %d]",
@@ -89,6 +102,10 @@ recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
         .nframe = (uint32_t)nframe,
         .interval = PYTM_DEFAULT_SAMPLE_INTERVAL,
         .keep = keep != 0,
+        .tree = tree != 0,
+        .tree_root_pid = tree_root,
+        .tree_root_ticks = tree_ticks,
+        .parent_pid = parent_pid,
     };
     if (interval_o != NULL &&
         positive_u64(interval_o, "sample_interval", &cfg.interval) < 0)
@@ -207,6 +224,40 @@ recorder_get_object_traceback_index(PyObject *Py_UNUSED(mod), PyObject *obj)
     Py_RETURN_NONE;
 }
 
+/* _clean_tree(root_pid, root_ticks) -> number of arenas removed. */
+static PyObject *
+recorder_clean_tree(PyObject *Py_UNUSED(mod), PyObject *args)
+{
+    long long root = 0;
+    unsigned long long ticks = 0;
+    if (!PyArg_ParseTuple(args, "LK:_clean_tree", &root, &ticks))
+        return NULL;
+    if (root <= 0 || root > INT32_MAX)
+        return PyErr_Format(PyExc_ValueError, "root_pid must be a PID");
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = pytm_reader_clean_tree(pytm_session_shm_dir(), root, ticks);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return PyErr_Format(PyExc_OSError, "cannot clean the process tree's "
+                            "arenas: %s", pytm_strerror(rc));
+    return PyLong_FromLong(rc);
+}
+
+/* _tree_identity() -> (tree_root_pid, tree_root_ticks, parent_pid) of the
+ * running session's arena, or None when not tracing or not in a tree. */
+static PyObject *
+recorder_tree_identity(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
+{
+    struct pytm_session *s = pytm_session_current();
+    if (!pytm_session_is_tracing() || s->hdr == NULL ||
+        !(s->hdr->flags & PYTM_ARENA_FLAG_TREE))
+        Py_RETURN_NONE;
+    return Py_BuildValue("(LKL)", (long long)s->hdr->tree_root_pid,
+                         (unsigned long long)s->hdr->tree_root_start_ticks,
+                         (long long)s->hdr->parent_pid);
+}
+
 static PyObject *
 recorder_atexit(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
 {
@@ -265,6 +316,11 @@ static PyMethodDef recorder_methods[] = {
      "SnapData of the current state, with every recorded block."},
     {"get_object_traceback_index", recorder_get_object_traceback_index, METH_O,
      "Traceback index of the block holding obj, or None if not recorded."},
+    {"_clean_tree", recorder_clean_tree, METH_VARARGS,
+     "Remove a process tree's arenas (not the root's): _clean_tree(root, "
+     "ticks) -> count."},
+    {"_tree_identity", recorder_tree_identity, METH_NOARGS,
+     "(tree_root_pid, tree_root_ticks, parent_pid) or None."},
     {"_atexit", recorder_atexit, METH_NOARGS,
      "Interpreter exit: stop, marking a kept arena EXITED."},
     {"_after_fork_child", recorder_after_fork_child, METH_NOARGS,

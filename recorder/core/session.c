@@ -45,6 +45,7 @@ static uint64_t last_arena_size;
 static bool last_keep;
 static bool last_seeded;
 static uint64_t last_seed;
+static bool last_tree;
 /* Set by the fork child handler (only thread), read by
  * pytm_session_after_fork_child (GIL). */
 static bool child_cleanup;
@@ -110,6 +111,10 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
         .nframe = cfg->nframe,
         .keep = cfg->keep,
         .shm_dir = pytm_session_shm_dir(),
+        .tree = cfg->tree,
+        .tree_root_pid = cfg->tree_root_pid,
+        .tree_root_start_ticks = cfg->tree_root_ticks,
+        .parent_pid = cfg->parent_pid,
     };
     struct pytm_arena *a = NULL;
     int rc = pytm_arena_create(&ac, &a);
@@ -176,6 +181,7 @@ pytm_session_start(const struct pytm_session_config *cfg, const char **what)
     last_keep = cfg->keep;
     last_seeded = cfg->seeded;
     last_seed = cfg->seed;
+    last_tree = cfg->tree;
     return 0;
 
 fail:
@@ -361,6 +367,11 @@ pytm_session_interval(void)
  *     Such an arena is private to the child (arena_path() is None; the
  *     in-process API works). With keep=True the child's arena stays
  *     named and visible to pytmtop, like the parent's.
+ *     In a process tree (cfg.tree: `pytm run` following children) the
+ *     child's arena is named and kept too, and its identity names the
+ *     parent (the pid of the arena we inherited) and the tree's root
+ *     (copied from that arena): pytmtop --children finds it, and the
+ *     root's `pytm run` removes the tree's arenas at its exit.
  */
 static void
 fork_prepare(void)
@@ -402,6 +413,11 @@ pytm_session_after_fork_child(void)
     pytm_traces_free(&pytm_raw.traces);
     pytm_filter_raw_clear();
     free_private(true);
+    /* Read before forgetting it: the inherited (parent's) arena names
+     * the tree this child joins. Identity fields never change. */
+    int64_t parent_pid = g.hdr->pid;
+    int64_t tree_root = g.hdr->tree_root_pid;
+    uint64_t tree_ticks = g.hdr->tree_root_start_ticks;
     /* The parent's arena: leave its mapping alone, never close it here
      * (that would mark it stopped and unlink the parent's object). */
     g.arena = NULL;
@@ -420,7 +436,13 @@ pytm_session_after_fork_child(void)
         .arena_size = last_arena_size,
         .seeded = last_seeded,
         .seed = last_seed,
+        .tree = last_tree,
+        .tree_root_pid = tree_root,
+        .tree_root_ticks = tree_ticks,
+        .parent_pid = parent_pid,
     };
+    if (cfg.tree)
+        cfg.keep = true; /* named; the root's pytm run removes it */
     const char *what;
     if (pytm_session_start(&cfg, &what) < 0)
         return; /* tracing stays off in this child */

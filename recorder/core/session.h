@@ -91,6 +91,15 @@ struct pytm_session_config {
     bool seeded;              /* deterministic sampler seeds (PYTM_SEED) */
     uint64_t seed;            /* with `seeded`: thread k of the session
                                  seeds its sampler from (seed, k) */
+    /* Process tree (pytm run following children; docs/arena.md,
+     * "Process trees"): the arena gets PYTM_ARENA_FLAG_TREE and the
+     * fields below; fork children then trace into NAMED, kept arenas of
+     * the same tree (parent = this process). tree_root_pid 0: this
+     * process is the root. */
+    bool tree;
+    int64_t tree_root_pid;
+    uint64_t tree_root_ticks;
+    int64_t parent_pid;       /* 0: getppid() */
 };
 
 /* Process-wide setup at module import: pthread key, atfork handlers.

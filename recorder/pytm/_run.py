@@ -1,7 +1,8 @@
 """``python -m pytm run``: run a script or module under pytm.
 
     python -m pytm run [--interval BYTES] [--nframe N] [--keep]
-                       [--arena-size BYTES] script.py [args...]
+                       [--arena-size BYTES] [--no-follow]
+                       script.py [args...]
     python -m pytm run [options] -m module [args...]
     python -m pytm attach PID [--interval BYTES] [--nframe N]  (attach.py)
     python -m pytm detach PID
@@ -13,6 +14,13 @@ it (runpy.run_path / runpy.run_module). The arena path and the
 target's (SystemExit is honoured; an uncaught exception prints its
 traceback and exits 1, like the interpreter). Usage errors and a missing
 script exit 2 with a message.
+
+Children are followed unless ``--no-follow``: fork children and spawned
+Python children (multiprocessing spawn/forkserver, subprocess of
+sys.executable) trace into their own named arenas that record their
+parent and this process as the tree's root; ``pytmtop -p PID
+--children`` shows the tree. At exit the children's arenas are removed
+unless ``--keep`` (see _tree.py).
 """
 
 from __future__ import annotations
@@ -25,7 +33,7 @@ import sys
 import traceback
 from typing import List, Optional
 
-from . import _tracing
+from . import _tracing, _tree
 
 
 def _positive_int(text: str) -> int:
@@ -57,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--keep", action="store_true",
                      help="keep the arena (in $PYTM_SHM_DIR, default /dev/shm) "
                           "after exit")
+    run.add_argument("--no-follow", dest="follow", action="store_false",
+                     help="trace this process only (default: also fork "
+                          "and spawned Python children, see pytmtop "
+                          "--children)")
     run.add_argument("--arena-size", type=_positive_int, default=None,
                      metavar="BYTES", help="arena size in bytes")
     run.add_argument("-m", dest="module", default=None, metavar="MODULE",
@@ -134,11 +146,16 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     try:
         _tracing.start(args.nframe, sample_interval=args.interval,
-                       keep=args.keep, arena_size=args.arena_size)
+                       keep=args.keep, arena_size=args.arena_size,
+                       _tree=(0, 0, 0) if args.follow else None)
     except (ValueError, OSError, RuntimeError, MemoryError) as exc:
         print("python -m pytm run: cannot start tracing: %s" % exc,
               file=sys.stderr)
         return 2
+    if args.follow:
+        _tree.export_env(args.nframe, _tracing.get_sample_interval(),
+                         args.arena_size, args.keep)
+        _tree.clean_at_exit(args.keep)
     print("pytm: tracing pid %d into %s (sample interval %d bytes); "
           "view it with: pytmtop -p %d"
           % (os.getpid(), _tracing.arena_path(),

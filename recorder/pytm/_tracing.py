@@ -54,7 +54,8 @@ def _check_int(value, name: str) -> int:
 
 
 def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
-          keep: bool = False, arena_size: Optional[int] = None) -> None:
+          keep: bool = False, arena_size: Optional[int] = None,
+          _tree: Optional[tuple] = None) -> None:
     """Start tracing Python memory allocations.
 
     ``nframe``: frames stored per traceback, 1..65535 (like tracemalloc).
@@ -64,6 +65,8 @@ def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
     ``keep``: leave the shared-memory arena (in ``$PYTM_SHM_DIR``, default
     /dev/shm) after stop()/exit.
     ``arena_size``: arena size in bytes (``None``: the default).
+    ``_tree`` (private, for pytm run and its children, see _tree.py):
+    ``(root_pid, root_ticks, parent_pid)``, root_pid 0 for the root.
 
     Environment: ``PYTM_SAMPLE_INTERVAL`` (used when ``sample_interval``
     is None), ``PYTM_SEED`` (an integer: deterministic sampler seeds, for
@@ -106,6 +109,10 @@ def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
         except ValueError:
             raise ValueError("PYTM_SEED must be an integer, got %r"
                              % seed) from None
+    if _tree is not None:
+        kwargs["tree"] = True
+        kwargs["tree_root"], kwargs["tree_root_ticks"], \
+            kwargs["parent_pid"] = _tree
     # Registered before the hooks are installed, so that the atexit
     # entry's allocation is never traced (the stdlib shows none).
     if not _atexit_registered:

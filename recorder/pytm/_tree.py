@@ -1,0 +1,126 @@
+"""Following a process tree under ``python -m pytm run`` (docs/arena.md,
+"Process trees").
+
+Fork children: the recorder itself (recorder/core/session.c) restarts
+tracing in the child into a named, kept arena that records the parent
+and the tree's root.
+
+Spawned Python children (multiprocessing 'spawn' and 'forkserver',
+``subprocess`` of ``sys.executable``, any Python that inherits the
+environment): the root exports ``PYTM_FOLLOW`` (the root's identity and
+its settings) and prepends ``pytm/_boot`` to ``PYTHONPATH``. That
+directory holds only ``sitecustomize.py``, which the child's ``site``
+module imports at startup; it starts tracing (``start_child``), takes
+itself off ``sys.path`` and then imports the user's own
+``sitecustomize`` if there is one, so nothing is shadowed. Why this and
+not the alternatives: multiprocessing's spawn runs ``python -c 'from
+multiprocessing.spawn import spawn_main ...'`` and a plain subprocess
+runs whatever it is given, so there is no argv to rewrite in general;
+patching ``multiprocessing.spawn.get_command_line`` would miss
+``subprocess``; a ``.pth`` file needs a writable site directory and
+would act on every Python of that environment, not only this tree.
+Children run with ``-S``, ``-I`` or ``-E`` skip site or PYTHONPATH and
+are not traced.
+
+Arenas of children are kept at their exit (state EXITED, so pytmtop
+shows their last figures); the root removes its tree's arenas at exit
+(``clean_at_exit``) unless ``--keep``. A root killed by a signal leaves
+them behind: ``pytmtop --clean`` removes arenas of dead processes.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from typing import Optional
+
+ENV = "PYTM_FOLLOW"
+BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
+
+
+def _proc_start_ticks(pid: int) -> int:
+    """Field 22 of /proc/PID/stat (0 when unreadable), as the arena
+    header's proc_start_ticks."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            data = f.read()
+        return int(data[data.rindex(b")") + 2:].split()[19])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def export_env(nframe: int, interval: int, arena_size: Optional[int],
+               keep: bool) -> None:
+    """Root side: makes children of this process follow (os.environ is
+    inherited by fork, spawn and subprocess alike)."""
+    root = os.getpid()
+    os.environ[ENV] = "%d:%d:%d:%d:%d:%d" % (
+        root, _proc_start_ticks(root), nframe, interval, arena_size or 0,
+        1 if keep else 0)
+    path = os.environ.get("PYTHONPATH")
+    parts = path.split(os.pathsep) if path else []
+    if BOOT_DIR not in parts:
+        os.environ["PYTHONPATH"] = os.pathsep.join([BOOT_DIR] + parts)
+
+
+def parse_env(value: str) -> Optional[tuple]:
+    """(root, root_ticks, nframe, interval, arena_size) or None when the
+    variable is malformed (then the child is simply not traced)."""
+    try:
+        f = [int(x) for x in value.split(":")]
+    except ValueError:
+        return None
+    if len(f) != 6 or f[0] <= 0 or f[0] > 0x7FFFFFFF or f[1] < 0 \
+            or not 1 <= f[2] <= 65535 or f[3] < 1 or f[4] < 0:
+        return None
+    return tuple(f[:5])
+
+
+def start_child() -> bool:
+    """Child side (called by _boot/sitecustomize.py): starts tracing as
+    a member of the tree named by $PYTM_FOLLOW. Returns True when
+    tracing. Never raises: a child that cannot be traced runs anyway."""
+    parsed = parse_env(os.environ.get(ENV, ""))
+    if parsed is None:
+        return False
+    root, ticks, nframe, interval, arena_size = parsed
+    if root == os.getpid():
+        return False
+    try:
+        from . import _tracing
+        if _tracing.is_tracing():
+            return True
+        _tracing.start(nframe, sample_interval=interval, keep=True,
+                       arena_size=arena_size or None,
+                       _tree=(root, ticks, os.getppid()))
+    except Exception as exc:  # the child must run even untraced
+        print("pytm: not tracing child %d: %s" % (os.getpid(), exc),
+              file=sys.stderr)
+        return False
+    return True
+
+
+def clean_at_exit(keep: bool) -> None:
+    """Root side: registers the removal of the tree's child arenas at
+    interpreter exit (after the target's own atexit handlers, e.g.
+    multiprocessing's, which join or terminate the workers first: atexit
+    runs last-registered first and those register while the target
+    runs). No-op with keep."""
+    if keep:
+        return
+    from . import _recorder
+    ident = _recorder._tree_identity()
+    if ident is None:
+        return
+    root, ticks, _ = ident
+
+    def _clean() -> None:
+        if os.getpid() != root:
+            return  # a fork child inherited the registration
+        try:
+            _recorder._clean_tree(root, ticks)
+        except OSError as exc:
+            print("pytm: %s" % exc, file=sys.stderr)
+
+    atexit.register(_clean)
