@@ -1,0 +1,173 @@
+/* model/snap_merge.c: merging several processes' snapshots (see
+ * snap_merge.h). Two passes: sizes first (with overflow checks against
+ * the uint32 indices), then one exact malloc per array and a copy that
+ * shifts every index by the running offsets of the earlier inputs. */
+#include "snap_merge.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pytm_error.h"
+
+/* "[<pid>] ": at most 1 + 20 + 2 bytes. */
+#define PREFIX_MAX 24
+
+static int
+prefix(char *buf, int64_t pid)
+{
+    return snprintf(buf, PREFIX_MAX, "[%" PRId64 "] ", pid);
+}
+
+/* Sizes of the merged arrays, or PYTM_E_NOMEM when they overflow. */
+struct sizes {
+    uint64_t strings, pool, frames, frame_ids, tbs;
+};
+
+static int
+count(const struct pytm_snap_merge_in *in, size_t n, bool split,
+      struct sizes *z)
+{
+    memset(z, 0, sizeof *z);
+    for (size_t i = 0; i < n; i++) {
+        const struct pytm_snap *s = in[i].snap;
+        char p[PREFIX_MAX];
+        uint64_t plen = split ? (uint64_t)prefix(p, in[i].pid) : 0;
+        z->strings += s->n_strings;
+        z->pool += s->str_pool_size + plen * s->n_strings;
+        z->frames += s->n_frames;
+        z->frame_ids += s->n_frame_ids;
+        z->tbs += s->n_tbs;
+        if (z->strings >= UINT32_MAX || z->frames >= UINT32_MAX
+            || z->frame_ids >= UINT32_MAX || z->tbs >= UINT32_MAX
+            || z->pool >= (uint64_t)SIZE_MAX / 2)
+            return PYTM_E_NOMEM;
+    }
+    return 0;
+}
+
+static void *
+alloc_n(uint64_t n, size_t elem)
+{
+    return malloc(n ? (size_t)n * elem : 1);
+}
+
+static void
+merge_meta(struct pytm_snap *out, const struct pytm_snap_merge_in *in,
+           size_t n)
+{
+    bool all_exited = n > 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pytm_snap *s = in[i].snap;
+        struct pytm_snap_totals *t = &out->totals;
+        t->traced_current += s->totals.traced_current;
+        t->traced_peak += s->totals.traced_peak;
+        t->n_allocs += s->totals.n_allocs;
+        t->n_samples += s->totals.n_samples;
+        t->n_frees += s->totals.n_frees;
+        t->n_dropped += s->totals.n_dropped;
+        t->live_samples += s->totals.live_samples;
+        t->clear_epoch += s->totals.clear_epoch;
+        if (s->totals.sample_interval_now > t->sample_interval_now)
+            t->sample_interval_now = s->totals.sample_interval_now;
+        if (!(s->meta.flags & PYTM_SNAP_EXITED))
+            all_exited = false;
+        if (s->meta.sample_interval != in[0].snap->meta.sample_interval)
+            out->meta.sample_interval = 0;
+    }
+    if (all_exited)
+        out->meta.flags |= PYTM_SNAP_EXITED;
+}
+
+int
+pytm_snap_merge(struct pytm_snap *out, const struct pytm_snap_merge_in *in,
+                size_t n, bool split)
+{
+    if (!out || (n && !in))
+        return PYTM_E_INVAL;
+    pytm_snap_free(out);
+    for (size_t i = 0; i < n; i++)
+        if (!in[i].snap)
+            return PYTM_E_INVAL;
+    struct sizes z;
+    int rc = count(in, n, split, &z);
+    if (rc)
+        return rc;
+    out->str_pool = alloc_n(z.pool, 1);
+    out->str_off = alloc_n(z.strings, sizeof *out->str_off);
+    out->str_len = alloc_n(z.strings, sizeof *out->str_len);
+    out->frames = alloc_n(z.frames, sizeof *out->frames);
+    out->frame_ids = alloc_n(z.frame_ids, sizeof *out->frame_ids);
+    out->tbs = alloc_n(z.tbs, sizeof *out->tbs);
+    const char *cmd = n ? in[0].snap->meta.cmdline : NULL;
+    out->meta.cmdline = strdup(cmd ? cmd : "");
+    if (!out->str_pool || !out->str_off || !out->str_len || !out->frames
+        || !out->frame_ids || !out->tbs || !out->meta.cmdline) {
+        pytm_snap_free(out);
+        return PYTM_E_NOMEM;
+    }
+    if (n) {
+        const struct pytm_snap_meta *m = &in[0].snap->meta;
+        out->meta.pid = m->pid;
+        out->meta.start_realtime_ns = m->start_realtime_ns;
+        out->meta.taken_realtime_ns = m->taken_realtime_ns;
+        out->meta.sample_interval = m->sample_interval;
+        out->meta.nframe = m->nframe;
+    }
+    uint64_t pool = 0;
+    uint32_t ns = 0, nf = 0, nid = 0, nt = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct pytm_snap *s = in[i].snap;
+        char p[PREFIX_MAX];
+        size_t plen = split ? (size_t)prefix(p, in[i].pid) : 0;
+        uint32_t s0 = ns, f0 = nf;
+        for (uint32_t k = 0; k < s->n_strings; k++) {
+            out->str_off[ns] = pool;
+            out->str_len[ns] = (uint32_t)(s->str_len[k] + plen);
+            memcpy(out->str_pool + pool, p, plen);
+            memcpy(out->str_pool + pool + plen, pytm_snap_string(s, k),
+                   (size_t)s->str_len[k] + 1);
+            pool += plen + s->str_len[k] + 1;
+            ns++;
+        }
+        for (uint32_t k = 0; k < s->n_frames; k++) {
+            out->frames[nf].filename = s->frames[k].filename + s0;
+            out->frames[nf].lineno = s->frames[k].lineno;
+            nf++;
+        }
+        uint32_t id0 = nid;
+        for (uint32_t k = 0; k < s->n_frame_ids; k++)
+            out->frame_ids[nid++] = s->frame_ids[k] + f0;
+        for (uint32_t k = 0; k < s->n_tbs; k++) {
+            out->tbs[nt] = s->tbs[k];
+            out->tbs[nt].frames_at += id0;
+            nt++;
+        }
+    }
+    out->str_pool_size = pool;
+    out->n_strings = ns;
+    out->n_frames = nf;
+    out->n_frame_ids = nid;
+    out->n_tbs = nt;
+    merge_meta(out, in, n);
+    return 0;
+}
+
+bool
+pytm_snap_merge_split_pid(const char *name, int64_t *pid, const char **rest)
+{
+    *pid = 0;
+    *rest = name;
+    if (!name || name[0] != '[')
+        return false;
+    int64_t v = 0;
+    const char *q = name + 1;
+    while (*q >= '0' && *q <= '9' && v < INT64_MAX / 10)
+        v = v * 10 + (*q++ - '0');
+    if (q == name + 1 || q[0] != ']' || q[1] != ' ')
+        return false;
+    *pid = v;
+    *rest = q + 2;
+    return true;
+}

@@ -1,0 +1,186 @@
+/* Unit tests for model/snap_merge: index shifting (the merge validates
+ * and the model finds every input's rows), sums, the split prefix and
+ * its parser, meta rules (EXITED, mixed interval), empty input. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "model/model.h"
+#include "model/pytm_error.h"
+#include "model/snap.h"
+#include "model/snap_merge.h"
+
+/* A process snapshot: tb0 = [a.py:1] of `a` bytes, tb1 = [own:2, a.py:1]
+ * of `b` bytes, where `own` is a filename only this process has. */
+static void
+build(struct pytm_snap *s, const char *own, int64_t a, int64_t b)
+{
+    uint32_t sa, so, fa, fo, t;
+    pytm_snap_init(s);
+    assert_int_equal(pytm_snap_add_string(s, own, strlen(own), &so), 0);
+    assert_int_equal(pytm_snap_add_string(s, "a.py", 4, &sa), 0);
+    assert_int_equal(pytm_snap_add_frame(s, sa, 1, &fa), 0);
+    assert_int_equal(pytm_snap_add_frame(s, so, 2, &fo), 0);
+    assert_int_equal(pytm_snap_add_tb(s, &fa, 1, 1, &t), 0);
+    s->tbs[t].size = a;
+    s->tbs[t].count = 1;
+    s->tbs[t].samples = 1;
+    const uint32_t ids[2] = {fo, fa};
+    assert_int_equal(pytm_snap_add_tb(s, ids, 2, 2, &t), 0);
+    s->tbs[t].size = b;
+    s->tbs[t].count = 2;
+    s->tbs[t].samples = 2;
+    s->totals.traced_current = a + b;
+    s->totals.traced_peak = 2 * (a + b);
+    s->totals.n_allocs = 10;
+    s->meta.sample_interval = 512;
+    s->meta.cmdline = strdup(own);
+    assert_int_equal(pytm_snap_validate(s), 0);
+}
+
+static const struct pytm_model_row *
+find(const struct pytm_model_table *t, const char *file, uint32_t line)
+{
+    for (size_t i = 0; i < t->n_rows; i++)
+        if (strcmp(t->rows[i].filename, file) == 0
+            && t->rows[i].lineno == line)
+            return &t->rows[i];
+    return NULL;
+}
+
+static void
+test_sum_joins_same_line(void **state)
+{
+    (void)state;
+    struct pytm_snap p1, p2, m;
+    build(&p1, "one.py", 100, 7);
+    build(&p2, "two.py", 1000, 70);
+    pytm_snap_init(&m);
+    const struct pytm_snap_merge_in in[2] = {{11, &p1}, {22, &p2}};
+    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
+    assert_int_equal(pytm_snap_validate(&m), 0);
+    assert_int_equal(m.n_tbs, 4);
+    assert_int_equal(m.totals.traced_current, 1177);
+    assert_int_equal(m.totals.traced_peak, 2354);
+    assert_int_equal(m.totals.n_allocs, 20);
+    assert_int_equal(m.meta.sample_interval, 512);
+    assert_string_equal(m.meta.cmdline, "one.py");
+    assert_false(m.meta.flags & PYTM_SNAP_EXITED);
+
+    struct pytm_model_table t;
+    pytm_model_init(&t);
+    struct pytm_model_opts o = {.group = PYTM_MODEL_LINENO};
+    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
+    assert_int_equal(t.n_rows, 3); /* a.py:1 joined, one.py:2, two.py:2 */
+    assert_int_equal(t.total_size, 1177);
+    assert_non_null(find(&t, "a.py", 1));
+    assert_int_equal(find(&t, "a.py", 1)->size, 1100);
+    assert_int_equal(find(&t, "one.py", 2)->size, 7);
+    assert_int_equal(find(&t, "two.py", 2)->size, 70);
+    pytm_model_free(&t);
+    pytm_snap_free(&m);
+    pytm_snap_free(&p1);
+    pytm_snap_free(&p2);
+}
+
+static void
+test_split_keeps_processes_apart(void **state)
+{
+    (void)state;
+    struct pytm_snap p1, p2, m;
+    build(&p1, "one.py", 100, 7);
+    build(&p2, "two.py", 1000, 70);
+    pytm_snap_init(&m);
+    const struct pytm_snap_merge_in in[2] = {{11, &p1}, {22, &p2}};
+    assert_int_equal(pytm_snap_merge(&m, in, 2, true), 0);
+    assert_int_equal(pytm_snap_validate(&m), 0);
+    struct pytm_model_table t;
+    pytm_model_init(&t);
+    struct pytm_model_opts o = {.group = PYTM_MODEL_LINENO};
+    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
+    assert_int_equal(t.n_rows, 4);
+    assert_int_equal(find(&t, "[11] a.py", 1)->size, 100);
+    assert_int_equal(find(&t, "[22] a.py", 1)->size, 1000);
+    assert_int_equal(find(&t, "[22] two.py", 2)->size, 70);
+    assert_int_equal(t.total_size, 1177);
+    int64_t pid;
+    const char *rest;
+    assert_true(pytm_snap_merge_split_pid(find(&t, "[22] two.py", 2)->filename,
+                                          &pid, &rest));
+    assert_int_equal(pid, 22);
+    assert_string_equal(rest, "two.py");
+    /* the traceback key also goes through the prefixed names */
+    o.group = PYTM_MODEL_TRACEBACK;
+    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
+    assert_int_equal(t.n_rows, 4);
+    pytm_model_free(&t);
+    pytm_snap_free(&m);
+    pytm_snap_free(&p1);
+    pytm_snap_free(&p2);
+}
+
+static void
+test_meta_rules(void **state)
+{
+    (void)state;
+    struct pytm_snap p1, p2, m;
+    build(&p1, "one.py", 1, 1);
+    build(&p2, "two.py", 1, 1);
+    pytm_snap_init(&m);
+    const struct pytm_snap_merge_in in[2] = {{1, &p1}, {2, &p2}};
+    p1.meta.flags |= PYTM_SNAP_EXITED;
+    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
+    assert_false(m.meta.flags & PYTM_SNAP_EXITED); /* one still runs */
+    p2.meta.flags |= PYTM_SNAP_EXITED;
+    p2.meta.sample_interval = 1;
+    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
+    assert_true(m.meta.flags & PYTM_SNAP_EXITED);
+    assert_int_equal(m.meta.sample_interval, 0); /* mixed */
+    /* merging again replaces (no leak under ASan/valgrind) */
+    assert_int_equal(pytm_snap_merge(&m, in, 1, false), 0);
+    assert_int_equal(m.n_tbs, 2);
+    assert_int_equal(m.meta.sample_interval, 512);
+    assert_int_equal(pytm_snap_merge(&m, NULL, 0, true), 0);
+    assert_int_equal(m.n_tbs, 0);
+    assert_int_equal(pytm_snap_validate(&m), 0);
+    assert_int_equal(pytm_snap_merge(NULL, in, 1, false), PYTM_E_INVAL);
+    const struct pytm_snap_merge_in bad[1] = {{1, NULL}};
+    assert_int_equal(pytm_snap_merge(&m, bad, 1, false), PYTM_E_INVAL);
+    pytm_snap_free(&m);
+    pytm_snap_free(&p1);
+    pytm_snap_free(&p2);
+}
+
+static void
+test_split_pid_parser(void **state)
+{
+    (void)state;
+    int64_t pid;
+    const char *rest;
+    assert_true(pytm_snap_merge_split_pid("[7] x", &pid, &rest));
+    assert_int_equal(pid, 7);
+    assert_string_equal(rest, "x");
+    static const char *no[] = {"a.py", "[] a", "[12]a", "[1x] a", "[12", ""};
+    for (size_t i = 0; i < sizeof no / sizeof *no; i++) {
+        assert_false(pytm_snap_merge_split_pid(no[i], &pid, &rest));
+        assert_int_equal(pid, 0);
+        assert_ptr_equal(rest, no[i]);
+    }
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sum_joins_same_line),
+        cmocka_unit_test(test_split_keeps_processes_apart),
+        cmocka_unit_test(test_meta_rules),
+        cmocka_unit_test(test_split_pid_parser),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
