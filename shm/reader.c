@@ -389,3 +389,14 @@ pytm_reader_liveness_name(enum pytm_reader_liveness l)
     }
     return "unknown";
 }
+
+bool
+pytm_reader_tree(const struct pytm_reader *r, int64_t *root,
+                 uint64_t *root_ticks, int64_t *parent)
+{
+    bool tree = (r->id.flags & PYTM_ARENA_FLAG_TREE) != 0;
+    *root = tree ? r->id.tree_root_pid : 0;
+    *root_ticks = tree ? r->id.tree_root_start_ticks : 0;
+    *parent = tree ? r->id.parent_pid : 0;
+    return tree;
+}

@@ -67,6 +67,11 @@ const char *pytm_reader_path(const struct pytm_reader *r);
 uint64_t pytm_reader_arena_size(const struct pytm_reader *r);
 uint64_t pytm_reader_sample_interval(const struct pytm_reader *r);
 uint32_t pytm_reader_nframe(const struct pytm_reader *r);
+/* The process tree the arena belongs to (PYTM_ARENA_FLAG_TREE): fills
+ * *root, *root_ticks, *parent (0 for the root) and returns true; false
+ * (outputs 0) for an arena outside any tree. */
+bool pytm_reader_tree(const struct pytm_reader *r, int64_t *root,
+                      uint64_t *root_ticks, int64_t *parent);
 
 /* Running, stopped or exited (checks the PID and its start time). */
 enum pytm_reader_liveness pytm_reader_liveness(struct pytm_reader *r);

@@ -1,8 +1,10 @@
 /* tui/app: rebuilding the rows, the baseline, the dump command. */
 #include "app.h"
+#include "tree.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -142,5 +144,10 @@ pytm_app_done(struct pytm_app *app)
     pytm_snap_free(&app->base);
     app->has_base = false;
     app->base_built = false;
+    if (app->tree) {
+        pytm_tree_free(app->tree);
+        free(app->tree);
+        app->tree = NULL;
+    }
     pytm_source_close(&app->src);
 }

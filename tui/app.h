@@ -26,12 +26,17 @@ struct pytm_app_opts {
     long limit;                /* --limit (once), 0 = all */
     enum pytm_model_group group;
     bool cumulative;
+    bool children;             /* --children (and spawn mode): follow the
+                                  target's process tree (tree.h) */
 };
+
+struct pytm_tree;
 
 struct pytm_app {
     struct pytm_app_opts opt;
     struct pytm_source src;
     pid_t child;               /* spawned child, or 0 */
+    struct pytm_tree *tree;    /* with opt.children: owned, else NULL */
 
     /* model: current table, and the baseline (a copy of a snapshot) */
     struct pytm_model_table table;

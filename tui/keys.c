@@ -3,6 +3,7 @@
  * Each handler changes the app state and returns PYTM_REACT_* flags;
  * the loop does the refreshing and drawing. */
 #include "view.h"
+#include "tree.h"
 
 #include <curses.h>
 #include <stdio.h>
@@ -28,6 +29,8 @@
     X(DETAIL, '\n', KEY_ENTER, "Enter", "tracebacks of the selected row")      \
     X(FILTER, '/', 0, "/", "filename filter (fnmatch pattern; empty clears)")  \
     X(SAVE, 's', 0, "s", "save a dump pytm-<pid>-<time>.pytm in the cwd")     \
+    X(PROCS, 'P', 0, "P", "process tree: split rows by process ([PID] column)") \
+    X(FOCUS, 'o', 0, "o", "process tree: show one process only (cycles)")    \
     X(PAUSE, ' ', 0, "Space", "pause/resume refreshing")                       \
     X(FASTER, '+', '=', "+", "refresh faster")                                 \
     X(SLOWER, '-', 0, "-", "refresh slower")                                   \
@@ -182,6 +185,10 @@ pytm_keys_handle(struct pytm_app *app, int ch)
     case K_SAVE:
         pytm_app_dump(app);
         return PYTM_REACT_REDRAW;
+    case K_PROCS:
+        return pytm_tree_key(app, PYTM_TREE_KEY_SPLIT);
+    case K_FOCUS:
+        return pytm_tree_key(app, PYTM_TREE_KEY_FOCUS);
     case K_PAUSE:
         app->paused = !app->paused;
         return PYTM_REACT_REDRAW;
@@ -224,5 +231,6 @@ const char *
 pytm_keys_footer(void)
 {
     return "?Help f/l/t Group c Cumul b Base d Diff </> Sort I Invert "
-           "Enter Detail / Filter s Save Space Pause +/- Rate q Quit";
+           "Enter Detail / Filter s Save P Procs o Focus Space Pause +/- Rate "
+           "q Quit";
 }

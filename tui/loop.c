@@ -11,6 +11,7 @@
 #include "pytm_error.h"
 #include "spawn.h"
 #include "term.h"
+#include "tree.h"
 #include "view.h"
 
 void
@@ -28,6 +29,9 @@ pytm_loop_refresh(struct pytm_app *app)
             snprintf(app->status, sizeof app->status, "read failed (%s): showing the "
                      "previous data", pytm_strerror(err));
     }
+    if (app->tree && pytm_tree_refresh(app->tree, &app->src) != 0)
+        snprintf(app->status, sizeof app->status, "process tree: %s",
+                 pytm_strerror(app->tree->last_err));
     if (app->src.exited && !was_exited)
         snprintf(app->status, sizeof app->status,
                  "the process has exited: showing its last data (s saves it)");

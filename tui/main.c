@@ -29,6 +29,7 @@
 #include "once.h"
 #include "pytm_error.h"
 #include "spawn.h"
+#include "tree.h"
 
 #ifndef PYTM_VERSION
 #define PYTM_VERSION "0.1.0"
@@ -56,6 +57,9 @@ usage(FILE *out)
           "  --group G            filename | lineno | traceback (default lineno)\n"
           "  --cumulative         count every frame of each traceback\n"
           "  --limit N            with --once: at most N rows\n"
+          "  --children           with -p: show PID's process tree (children traced\n"
+          "                       by python -m pytm run) summed, live; P splits the\n"
+          "                       rows by process, o shows one (always on with --)\n"
           "  --list               list traced processes (arenas in the shm dir)\n"
           "  --clean              remove arenas of processes that are gone\n"
           "  -h, --help           this help\n"
@@ -89,7 +93,7 @@ parse_long(const char *s, long *out)
 }
 
 enum { OPT_ITER = 256, OPT_ONCE, OPT_JSON, OPT_GROUP, OPT_CUMUL, OPT_LIMIT,
-       OPT_LIST, OPT_CLEAN, OPT_ATTACH };
+       OPT_LIST, OPT_CLEAN, OPT_ATTACH, OPT_CHILDREN };
 
 /* --attach given; and whether we did attach (then we detach at exit).
  * Main thread only. */
@@ -110,6 +114,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         {"list", no_argument, NULL, OPT_LIST},
         {"clean", no_argument, NULL, OPT_CLEAN},
         {"attach", no_argument, NULL, OPT_ATTACH},
+        {"children", no_argument, NULL, OPT_CHILDREN},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -155,6 +160,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         case OPT_LIST: o->list = true; break;
         case OPT_CLEAN: o->clean = true; break;
         case OPT_ATTACH: opt_attach = true; break;
+        case OPT_CHILDREN: o->children = true; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("pytmtop %s\n", PYTM_VERSION); exit(0);
         default: usage(stderr); return 1;
@@ -181,6 +187,11 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         return fail("--json needs --once%s%s", "", "");
     if (opt_attach && !o->pid)
         return fail("--attach needs -p PID%s%s", "", "");
+    if (o->children && !o->pid && !o->spawn_argv)
+        return fail("--children needs -p PID (spawn mode follows children "
+                    "anyway)%s%s", "", "");
+    if (o->spawn_argv)
+        o->children = true; /* pytm run follows them: show them */
     return 0;
 }
 
@@ -255,6 +266,25 @@ open_source(struct pytm_app *app, char **files, int n_files)
     return open_file(NULL, &app->src, files[0]);
 }
 
+/* --children: the tree over the opened source, with a first merge. */
+static int
+open_tree(struct pytm_app *app)
+{
+    app->tree = malloc(sizeof *app->tree);
+    if (!app->tree)
+        return fail("out of memory%s%s", "", "");
+    int err = pytm_tree_init(app->tree, &app->src);
+    if (err == 0)
+        err = pytm_tree_refresh(app->tree, &app->src);
+    if (err) {
+        pytm_tree_free(app->tree);
+        free(app->tree);
+        app->tree = NULL;
+        return fail("--children: %s%s", pytm_strerror(err), "");
+    }
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -279,6 +309,8 @@ main(int argc, char **argv)
     app.sort = PYTM_MODEL_SORT_SIZE;
     app.descending = true;
     int rc = open_source(&app, files, n_files);
+    if (rc == 0 && app.opt.children)
+        rc = open_tree(&app);
     if (rc == 0) {
         if (app.opt.once) {
             if (pytm_once_run(&app, stdout))

@@ -1,5 +1,6 @@
 /* tui/once: --once table and --json output. */
 #include "once.h"
+#include "tree.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -91,7 +92,12 @@ print_json(const struct pytm_app *app, FILE *out)
             json_frames(out, t, r);
         fputc('}', out);
     }
-    fputs("]}\n", out);
+    fputs("]", out);
+    if (app->tree) {
+        fputs(", \"processes\": ", out);
+        pytm_tree_json(app->tree, out);
+    }
+    fputs("}\n", out);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include "pytm_clock.h"
 #include "snap.h"
 #include "term.h"
+#include "tree.h"
 
 #define HEADER_LINES 5 /* 4 header lines + the status line */
 #define MIN_COLS 60
@@ -52,9 +53,14 @@ draw_header(struct pytm_app *app)
     mvaddnstr(0, 0, line, COLS);
     attroff(pytm_term_attr(PYTM_COLOR_HEADER) | A_BOLD);
     char cmd[512];
-    pytm_fmt_left_trunc(cmd, sizeof cmd, s->meta.cmdline ? s->meta.cmdline : "",
-                        COLS > 12 ? COLS - 6 : 6);
-    mvprintw(1, 0, "cmd: %s", cmd);
+    if (app->tree) { /* the process list takes the command's line */
+        pytm_tree_format(app->tree, cmd, sizeof cmd);
+        mvaddnstr(1, 0, cmd, COLS);
+    } else {
+        pytm_fmt_left_trunc(cmd, sizeof cmd, s->meta.cmdline ? s->meta.cmdline : "",
+                            COLS > 12 ? COLS - 6 : 6);
+        mvprintw(1, 0, "cmd: %s", cmd);
+    }
     pytm_fmt_size(a, sizeof a, s->totals.traced_current, false);
     pytm_fmt_size(b, sizeof b, s->totals.traced_peak, false);
     int64_t rss = app->src.kind == PYTM_SOURCE_LIVE && !app->src.exited
