@@ -43,6 +43,43 @@ build(struct pytm_snap *s, const char *own, int64_t a, int64_t b)
     assert_int_equal(pytm_snap_validate(s), 0);
 }
 
+/* Two processes: pid 11 "one.py" (a.py:1 100 B, one.py:2 7 B) and pid 22
+ * "two.py" (a.py:1 1000 B, two.py:2 70 B), an empty merge target and a
+ * model table. */
+struct fx {
+    struct pytm_snap p1, p2, m;
+    struct pytm_snap_merge_in in[2];
+    struct pytm_model_table t;
+};
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof *f);
+    if (!f)
+        return -1;
+    build(&f->p1, "one.py", 100, 7);
+    build(&f->p2, "two.py", 1000, 70);
+    pytm_snap_init(&f->m);
+    f->in[0] = (struct pytm_snap_merge_in){11, &f->p1};
+    f->in[1] = (struct pytm_snap_merge_in){22, &f->p2};
+    pytm_model_init(&f->t);
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct fx *f = *state;
+    pytm_model_free(&f->t);
+    pytm_snap_free(&f->m);
+    pytm_snap_free(&f->p1);
+    pytm_snap_free(&f->p2);
+    free(f);
+    return 0;
+}
+
 static const struct pytm_model_row *
 find(const struct pytm_model_table *t, const char *file, uint32_t line)
 {
@@ -56,104 +93,77 @@ find(const struct pytm_model_table *t, const char *file, uint32_t line)
 static void
 test_sum_joins_same_line(void **state)
 {
-    (void)state;
-    struct pytm_snap p1, p2, m;
-    build(&p1, "one.py", 100, 7);
-    build(&p2, "two.py", 1000, 70);
-    pytm_snap_init(&m);
-    const struct pytm_snap_merge_in in[2] = {{11, &p1}, {22, &p2}};
-    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
-    assert_int_equal(pytm_snap_validate(&m), 0);
-    assert_int_equal(m.n_tbs, 4);
-    assert_int_equal(m.totals.traced_current, 1177);
-    assert_int_equal(m.totals.traced_peak, 2354);
-    assert_int_equal(m.totals.n_allocs, 20);
-    assert_int_equal(m.meta.sample_interval, 512);
-    assert_string_equal(m.meta.cmdline, "one.py");
-    assert_false(m.meta.flags & PYTM_SNAP_EXITED);
+    struct fx *f = *state;
+    struct pytm_snap *m = &f->m;
+    assert_int_equal(pytm_snap_merge(m, f->in, 2, false), 0);
+    assert_int_equal(pytm_snap_validate(m), 0);
+    assert_int_equal(m->n_tbs, 4);
+    assert_int_equal(m->totals.traced_current, 1177);
+    assert_int_equal(m->totals.traced_peak, 2354);
+    assert_int_equal(m->totals.n_allocs, 20);
+    assert_int_equal(m->meta.sample_interval, 512);
+    assert_string_equal(m->meta.cmdline, "one.py");
+    assert_false(m->meta.flags & PYTM_SNAP_EXITED);
 
-    struct pytm_model_table t;
-    pytm_model_init(&t);
     struct pytm_model_opts o = {.group = PYTM_MODEL_LINENO};
-    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
-    assert_int_equal(t.n_rows, 3); /* a.py:1 joined, one.py:2, two.py:2 */
-    assert_int_equal(t.total_size, 1177);
-    assert_non_null(find(&t, "a.py", 1));
-    assert_int_equal(find(&t, "a.py", 1)->size, 1100);
-    assert_int_equal(find(&t, "one.py", 2)->size, 7);
-    assert_int_equal(find(&t, "two.py", 2)->size, 70);
-    pytm_model_free(&t);
-    pytm_snap_free(&m);
-    pytm_snap_free(&p1);
-    pytm_snap_free(&p2);
+    assert_int_equal(pytm_model_build(&f->t, m, &o), 0);
+    assert_int_equal(f->t.n_rows, 3); /* a.py:1 joined, one.py:2, two.py:2 */
+    assert_int_equal(f->t.total_size, 1177);
+    assert_non_null(find(&f->t, "a.py", 1));
+    assert_int_equal(find(&f->t, "a.py", 1)->size, 1100);
+    assert_int_equal(find(&f->t, "one.py", 2)->size, 7);
+    assert_int_equal(find(&f->t, "two.py", 2)->size, 70);
 }
 
 static void
 test_split_keeps_processes_apart(void **state)
 {
-    (void)state;
-    struct pytm_snap p1, p2, m;
-    build(&p1, "one.py", 100, 7);
-    build(&p2, "two.py", 1000, 70);
-    pytm_snap_init(&m);
-    const struct pytm_snap_merge_in in[2] = {{11, &p1}, {22, &p2}};
-    assert_int_equal(pytm_snap_merge(&m, in, 2, true), 0);
-    assert_int_equal(pytm_snap_validate(&m), 0);
-    struct pytm_model_table t;
-    pytm_model_init(&t);
+    struct fx *f = *state;
+    struct pytm_model_table *t = &f->t;
+    assert_int_equal(pytm_snap_merge(&f->m, f->in, 2, true), 0);
+    assert_int_equal(pytm_snap_validate(&f->m), 0);
     struct pytm_model_opts o = {.group = PYTM_MODEL_LINENO};
-    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
-    assert_int_equal(t.n_rows, 4);
-    assert_int_equal(find(&t, "[11] a.py", 1)->size, 100);
-    assert_int_equal(find(&t, "[22] a.py", 1)->size, 1000);
-    assert_int_equal(find(&t, "[22] two.py", 2)->size, 70);
-    assert_int_equal(t.total_size, 1177);
+    assert_int_equal(pytm_model_build(t, &f->m, &o), 0);
+    assert_int_equal(t->n_rows, 4);
+    assert_int_equal(find(t, "[11] a.py", 1)->size, 100);
+    assert_int_equal(find(t, "[22] a.py", 1)->size, 1000);
+    assert_int_equal(find(t, "[22] two.py", 2)->size, 70);
+    assert_int_equal(t->total_size, 1177);
     int64_t pid;
     const char *rest;
-    assert_true(pytm_snap_merge_split_pid(find(&t, "[22] two.py", 2)->filename,
+    assert_true(pytm_snap_merge_split_pid(find(t, "[22] two.py", 2)->filename,
                                           &pid, &rest));
     assert_int_equal(pid, 22);
     assert_string_equal(rest, "two.py");
     /* the traceback key also goes through the prefixed names */
     o.group = PYTM_MODEL_TRACEBACK;
-    assert_int_equal(pytm_model_build(&t, &m, &o), 0);
-    assert_int_equal(t.n_rows, 4);
-    pytm_model_free(&t);
-    pytm_snap_free(&m);
-    pytm_snap_free(&p1);
-    pytm_snap_free(&p2);
+    assert_int_equal(pytm_model_build(t, &f->m, &o), 0);
+    assert_int_equal(t->n_rows, 4);
 }
 
 static void
 test_meta_rules(void **state)
 {
-    (void)state;
-    struct pytm_snap p1, p2, m;
-    build(&p1, "one.py", 1, 1);
-    build(&p2, "two.py", 1, 1);
-    pytm_snap_init(&m);
-    const struct pytm_snap_merge_in in[2] = {{1, &p1}, {2, &p2}};
-    p1.meta.flags |= PYTM_SNAP_EXITED;
-    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
-    assert_false(m.meta.flags & PYTM_SNAP_EXITED); /* one still runs */
-    p2.meta.flags |= PYTM_SNAP_EXITED;
-    p2.meta.sample_interval = 1;
-    assert_int_equal(pytm_snap_merge(&m, in, 2, false), 0);
-    assert_true(m.meta.flags & PYTM_SNAP_EXITED);
-    assert_int_equal(m.meta.sample_interval, 0); /* mixed */
+    struct fx *f = *state;
+    struct pytm_snap *m = &f->m;
+    f->p1.meta.flags |= PYTM_SNAP_EXITED;
+    assert_int_equal(pytm_snap_merge(m, f->in, 2, false), 0);
+    assert_false(m->meta.flags & PYTM_SNAP_EXITED); /* one still runs */
+    f->p2.meta.flags |= PYTM_SNAP_EXITED;
+    f->p2.meta.sample_interval = 1;
+    assert_int_equal(pytm_snap_merge(m, f->in, 2, false), 0);
+    assert_true(m->meta.flags & PYTM_SNAP_EXITED);
+    assert_int_equal(m->meta.sample_interval, 0); /* mixed */
     /* merging again replaces (no leak under ASan/valgrind) */
-    assert_int_equal(pytm_snap_merge(&m, in, 1, false), 0);
-    assert_int_equal(m.n_tbs, 2);
-    assert_int_equal(m.meta.sample_interval, 512);
-    assert_int_equal(pytm_snap_merge(&m, NULL, 0, true), 0);
-    assert_int_equal(m.n_tbs, 0);
-    assert_int_equal(pytm_snap_validate(&m), 0);
-    assert_int_equal(pytm_snap_merge(NULL, in, 1, false), PYTM_E_INVAL);
+    assert_int_equal(pytm_snap_merge(m, f->in, 1, false), 0);
+    assert_int_equal(m->n_tbs, 2);
+    assert_int_equal(m->meta.sample_interval, 512);
+    assert_int_equal(pytm_snap_merge(m, NULL, 0, true), 0);
+    assert_int_equal(m->n_tbs, 0);
+    assert_int_equal(pytm_snap_validate(m), 0);
+    assert_int_equal(pytm_snap_merge(NULL, f->in, 1, false), PYTM_E_INVAL);
     const struct pytm_snap_merge_in bad[1] = {{1, NULL}};
-    assert_int_equal(pytm_snap_merge(&m, bad, 1, false), PYTM_E_INVAL);
-    pytm_snap_free(&m);
-    pytm_snap_free(&p1);
-    pytm_snap_free(&p2);
+    assert_int_equal(pytm_snap_merge(m, bad, 1, false), PYTM_E_INVAL);
 }
 
 static void
@@ -177,9 +187,11 @@ int
 main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_sum_joins_same_line),
-        cmocka_unit_test(test_split_keeps_processes_apart),
-        cmocka_unit_test(test_meta_rules),
+        cmocka_unit_test_setup_teardown(test_sum_joins_same_line, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_split_keeps_processes_apart,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_meta_rules, setup, teardown),
         cmocka_unit_test(test_split_pid_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
