@@ -47,6 +47,23 @@ static void cmdline_no_nul(uint8_t *m)
 {
     memset(H(m)->cmdline, 'x', PYTM_ARENA_CMDLINE_MAX);
 }
+/* process tree fields (PYTM_ARENA_FLAG_TREE), see check_tree in reader.c */
+static void tree(uint8_t *m, int64_t root, int64_t parent)
+{
+    H(m)->flags |= PYTM_ARENA_FLAG_TREE;
+    H(m)->tree_root_pid = root;
+    H(m)->parent_pid = parent;
+    H(m)->tree_root_start_ticks = 42;
+}
+static void tree_root_ok(uint8_t *m) { tree(m, H(m)->pid, 0); }
+static void tree_child_ok(uint8_t *m) { tree(m, H(m)->pid + 1, H(m)->pid + 1); }
+static void tree_no_flag(uint8_t *m) { H(m)->parent_pid = 5; }
+static void tree_ticks_no_flag(uint8_t *m) { H(m)->tree_root_start_ticks = 5; }
+static void tree_child_no_parent(uint8_t *m) { tree(m, H(m)->pid + 1, 0); }
+static void tree_root_with_parent(uint8_t *m) { tree(m, H(m)->pid, 7); }
+static void tree_root_zero(uint8_t *m) { tree(m, 0, 7); }
+static void tree_root_huge(uint8_t *m) { tree(m, (int64_t)INT32_MAX + 1, 7); }
+static void tree_parent_negative(uint8_t *m) { tree(m, H(m)->pid + 1, -1); }
 static void state_creating(uint8_t *m)
 {
     atomic_store(&H(m)->state, PYTM_ARENA_CREATING);
@@ -130,6 +147,15 @@ test_corrupt_header(void **state)
         CASE(pid_negative, PYTM_E_CORRUPT),
         CASE(nframe_huge, PYTM_E_CORRUPT),
         CASE(cmdline_no_nul, PYTM_E_CORRUPT),
+        CASE(tree_root_ok, 0),
+        CASE(tree_child_ok, 0),
+        CASE(tree_no_flag, PYTM_E_CORRUPT),
+        CASE(tree_ticks_no_flag, PYTM_E_CORRUPT),
+        CASE(tree_child_no_parent, PYTM_E_CORRUPT),
+        CASE(tree_root_with_parent, PYTM_E_CORRUPT),
+        CASE(tree_root_zero, PYTM_E_CORRUPT),
+        CASE(tree_root_huge, PYTM_E_CORRUPT),
+        CASE(tree_parent_negative, PYTM_E_CORRUPT),
         CASE(state_creating, PYTM_E_NOTREADY),
         CASE(state_junk, PYTM_E_CORRUPT),
         CASE(sec_misaligned, PYTM_E_CORRUPT),
