@@ -85,8 +85,9 @@ add_proc(struct pytm_tree *t, const struct pytm_reader_entry *e)
     return 0;
 }
 
-/* Adds the listed arenas of the tree whose parent chain reaches the
- * target, repeating while a pass adds one (a listing is unordered). */
+/* Adds the listed arenas of the tree: all of them when the target is
+ * the root, else those whose parent chain reaches the target (repeating
+ * while a pass adds one: a listing is unordered). */
 static int
 scan(struct pytm_tree *t)
 {
@@ -95,6 +96,9 @@ scan(struct pytm_tree *t)
     int rc = pytm_reader_list(pytm_source_shm_dir(), &v, &n);
     if (rc)
         return rc;
+    /* From the root, the whole tree: a child whose parent is no traced
+     * process (a shell between them) still counts. */
+    bool whole = t->procs[0].pid == t->root_pid;
     bool added = true;
     while (added && rc == 0) {
         added = false;
@@ -104,7 +108,7 @@ scan(struct pytm_tree *t)
                 || e->tree_root_start_ticks != t->root_ticks
                 || e->pid == t->procs[0].pid
                 || find(t, e->pid, e->proc_start_ticks)
-                || !known_pid(t, e->parent_pid))
+                || (!whole && !known_pid(t, e->parent_pid)))
                 continue;
             size_t before = t->n;
             rc = add_proc(t, e);

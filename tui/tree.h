@@ -2,8 +2,8 @@
  *
  * The source (source.h) keeps reading the target process; the tree
  * finds the target's descendants among the arenas of the shm dir (same
- * tree root and root start ticks in the arena identity, a parent chain
- * up to the target), reads each of them every refresh, and replaces
+ * tree root and root start ticks in the arena identity; unless the
+ * target is the root, also a parent chain up to the target), reads each of them every refresh, and replaces
  * src->snap with the merge of them all (model/snap_merge.h), so every
  * view (table, detail, baseline, dump) works on the tree unchanged.
  * A child that exits keeps its last snapshot, marked exited; a child

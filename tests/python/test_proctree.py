@@ -293,3 +293,39 @@ def test_hostile_child_arenas_skipped(tmp_path):
         t.finish()
     finally:
         t.kill()
+
+
+def test_child_behind_a_shell_belongs_to_the_tree(tmp_path):
+    """A spawned child's parent is getppid(), here an untraced shell;
+    from the root, pytmtop --children still counts it."""
+    tool = pytmtop()
+    code = r'''
+import shlex, subprocess, sys
+child = """
+import os, sys, time
+from pathlib import Path
+sync = Path(sys.argv[1])
+held = bytearray(4 << 20)
+(sync / ("ready-%d" % os.getpid())).write_text("4")
+while not (sync / "go").exists():
+    time.sleep(0.02)
+"""
+subprocess.run("%s -c %s %s" % (shlex.quote(sys.executable),
+               shlex.quote(child), shlex.quote(sys.argv[1])), shell=True,
+               check=True)
+'''
+    t = Tree(tmp_path, code, [])
+    try:
+        (child,) = t.wait_ready(1)
+        h = arenas(t.shm)[child]
+        assert h["root"] == t.proc.pid and h["parent"] != t.proc.pid
+        view = subprocess.run(
+            [str(tool), "-p", str(t.proc.pid), "--children", "--once",
+             "--json"], capture_output=True, text=True, env=t.env, timeout=60)
+        assert view.returncode == 0, view.stderr
+        procs = {p["pid"]: p for p in json.loads(view.stdout)["processes"]}
+        assert set(procs) == {t.proc.pid, child}
+        assert procs[child]["traced_current"] > 3 << 20
+        t.finish()
+    finally:
+        t.kill()
