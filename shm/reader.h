@@ -114,4 +114,17 @@ int pytm_reader_clean(const char *shm_dir);
 int pytm_reader_clean_tree(const char *shm_dir, int64_t root_pid,
                            uint64_t root_ticks);
 
+/* Bounds the arenas that dead members of the tree (root_pid,
+ * root_ticks) leave behind while the root runs (each holds its whole
+ * reserved size in tmpfs): among the tree's arenas whose process is
+ * gone, removes those whose last sign of life (max of start, stop and
+ * heartbeat times) is older than grace_ns before now, and beyond those,
+ * all but the keep_max most recent. Never the root's arena nor a living
+ * process's. A viewer that already read an arena keeps its mapping and
+ * its last figures. New tree members call it as they start (docs/
+ * arena.md §14). Returns the number removed, or a PYTM_E_*. */
+int pytm_reader_reap_tree(const char *shm_dir, int64_t root_pid,
+                          uint64_t root_ticks, uint64_t grace_ns,
+                          size_t keep_max);
+
 #endif /* PYTM_SHM_READER_H */

@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pytm_clock.h"
 #include "pytm_error.h"
 #include "reader_internal.h"
 
@@ -115,6 +116,22 @@ for_each_arena(const char *dir,
     return rc < 0 ? rc : 0;
 }
 
+/* Makes room for one more element in *v (len used of *cap, elem bytes
+ * each), doubling from 8. 0 or PYTM_E_NOMEM (then *v is unchanged). */
+static int
+grow(void **v, size_t *cap, size_t len, size_t elem)
+{
+    if (len < *cap)
+        return 0;
+    size_t ncap = *cap ? *cap * 2 : 8;
+    void *nv = realloc(*v, ncap * elem);
+    if (!nv)
+        return PYTM_E_NOMEM;
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
 struct list_acc {
     struct pytm_reader_entry *v;
     size_t len, cap;
@@ -126,14 +143,8 @@ list_visit(struct pytm_reader *r, int dirfd, const char *name, void *arg)
     (void)dirfd;
     (void)name;
     struct list_acc *acc = arg;
-    if (acc->len == acc->cap) {
-        size_t ncap = acc->cap ? acc->cap * 2 : 8;
-        struct pytm_reader_entry *nv = realloc(acc->v, ncap * sizeof *nv);
-        if (!nv)
-            return PYTM_E_NOMEM;
-        acc->v = nv;
-        acc->cap = ncap;
-    }
+    if (grow((void **)&acc->v, &acc->cap, acc->len, sizeof *acc->v))
+        return PYTM_E_NOMEM;
     fill_entry(&acc->v[acc->len++], r);
     return 0;
 }
@@ -189,6 +200,16 @@ pytm_reader_clean(const char *shm_dir)
     return rc < 0 ? rc : removed;
 }
 
+/* r is ours and a non-root member of the tree (root_pid, root_ticks). */
+static bool
+tree_member(const struct pytm_reader *r, int64_t root_pid, uint64_t root_ticks)
+{
+    return r->owner == geteuid() && (r->id.flags & PYTM_ARENA_FLAG_TREE)
+           && r->id.tree_root_pid == root_pid
+           && r->id.tree_root_start_ticks == root_ticks
+           && r->id.pid != root_pid;
+}
+
 struct tree_clean {
     int64_t root_pid;
     uint64_t root_ticks;
@@ -200,10 +221,8 @@ clean_tree_visit(struct pytm_reader *r, int dirfd, const char *name,
                  void *arg)
 {
     struct tree_clean *tc = arg;
-    if (r->owner == geteuid() && (r->id.flags & PYTM_ARENA_FLAG_TREE)
-        && r->id.tree_root_pid == tc->root_pid
-        && r->id.tree_root_start_ticks == tc->root_ticks
-        && r->id.pid != tc->root_pid && remove_if_same(dirfd, name, r))
+    if (tree_member(r, tc->root_pid, tc->root_ticks)
+        && remove_if_same(dirfd, name, r))
         tc->removed++;
     return 0;
 }
@@ -218,4 +237,93 @@ pytm_reader_clean_tree(const char *shm_dir, int64_t root_pid,
     int rc = for_each_arena(shm_dir ? shm_dir : "/dev/shm", clean_tree_visit,
                             &tc);
     return rc < 0 ? rc : tc.removed;
+}
+
+/* A dead member's arena, a candidate of reap_tree. */
+struct reap_cand {
+    char name[64];
+    dev_t dev;
+    ino_t ino;
+    uint64_t last_ns;
+};
+
+struct reap_acc {
+    int64_t root_pid;
+    uint64_t root_ticks;
+    struct reap_cand *v;
+    size_t len, cap;
+};
+
+static uint64_t
+max_u64(uint64_t a, uint64_t b)
+{
+    return a > b ? a : b;
+}
+
+static int
+reap_visit(struct pytm_reader *r, int dirfd, const char *name, void *arg)
+{
+    (void)dirfd;
+    struct reap_acc *acc = arg;
+    if (!tree_member(r, acc->root_pid, acc->root_ticks)
+        || strlen(name) >= sizeof acc->v->name
+        || pytm_reader_pid_alive_(r->id.pid, r->id.proc_start_ticks))
+        return 0;
+    if (grow((void **)&acc->v, &acc->cap, acc->len, sizeof *acc->v))
+        return PYTM_E_NOMEM;
+    struct reap_cand *c = &acc->v[acc->len++];
+    snprintf(c->name, sizeof c->name, "%s", name);
+    c->dev = r->dev;
+    c->ino = r->ino;
+    c->last_ns = r->id.start_realtime_ns;
+    if (pytm_reader_check_size_(r) == 0) {
+        const struct pytm_arena_header *h = pytm_reader_live_header_(r);
+        c->last_ns = max_u64(c->last_ns, max_u64(
+            atomic_load_explicit(&h->stop_realtime_ns, memory_order_relaxed),
+            atomic_load_explicit(&h->counters.heartbeat_ns,
+                                 memory_order_relaxed)));
+    }
+    return 0;
+}
+
+static int
+newest_first(const void *a, const void *b)
+{
+    uint64_t x = ((const struct reap_cand *)a)->last_ns;
+    uint64_t y = ((const struct reap_cand *)b)->last_ns;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+int
+pytm_reader_reap_tree(const char *shm_dir, int64_t root_pid,
+                      uint64_t root_ticks, uint64_t grace_ns, size_t keep_max)
+{
+    if (root_pid <= 0)
+        return PYTM_E_INVAL;
+    const char *dir = shm_dir ? shm_dir : "/dev/shm";
+    struct reap_acc acc = {.root_pid = root_pid, .root_ticks = root_ticks};
+    int rc = for_each_arena(dir, reap_visit, &acc);
+    if (rc < 0) {
+        free(acc.v);
+        return rc;
+    }
+    qsort(acc.v, acc.len, sizeof *acc.v, newest_first);
+    uint64_t now = pytm_clock_ns(CLOCK_REALTIME);
+    int removed = 0;
+    int dfd = acc.len ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+    for (size_t i = 0; i < acc.len && dfd >= 0; i++) {
+        const struct reap_cand *c = &acc.v[i];
+        bool stale = c->last_ns + grace_ns < now || c->last_ns > now;
+        if (!stale && i < keep_max)
+            continue;
+        struct stat st; /* same inode as validated, as remove_if_same */
+        if (fstatat(dfd, c->name, &st, AT_SYMLINK_NOFOLLOW) == 0
+            && st.st_dev == c->dev && st.st_ino == c->ino
+            && st.st_uid == geteuid() && unlinkat(dfd, c->name, 0) == 0)
+            removed++;
+    }
+    if (dfd >= 0)
+        close(dfd);
+    free(acc.v);
+    return removed;
 }

@@ -244,6 +244,32 @@ recorder_clean_tree(PyObject *Py_UNUSED(mod), PyObject *args)
     return PyLong_FromLong(rc);
 }
 
+/* _reap_tree(root_pid, root_ticks, grace_s, keep_max) -> count removed
+ * (pytm_reader_reap_tree). */
+static PyObject *
+recorder_reap_tree(PyObject *Py_UNUSED(mod), PyObject *args)
+{
+    long long root = 0;
+    unsigned long long ticks = 0;
+    double grace = 0;
+    Py_ssize_t keep_max = 0;
+    if (!PyArg_ParseTuple(args, "LKdn:_reap_tree", &root, &ticks, &grace,
+                          &keep_max))
+        return NULL;
+    if (root <= 0 || root > INT32_MAX || !(grace >= 0 && grace < 1e9) ||
+        keep_max < 0)
+        return PyErr_Format(PyExc_ValueError, "bad _reap_tree arguments");
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    rc = pytm_reader_reap_tree(pytm_session_shm_dir(), root, ticks,
+                               (uint64_t)(grace * 1e9), (size_t)keep_max);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return PyErr_Format(PyExc_OSError, "cannot reap the process tree's "
+                            "arenas: %s", pytm_strerror(rc));
+    return PyLong_FromLong(rc);
+}
+
 /* _tree_identity() -> (tree_root_pid, tree_root_ticks, parent_pid) of the
  * running session's arena, or None when not tracing or not in a tree. */
 static PyObject *
@@ -319,6 +345,9 @@ static PyMethodDef recorder_methods[] = {
     {"_clean_tree", recorder_clean_tree, METH_VARARGS,
      "Remove a process tree's arenas (not the root's): _clean_tree(root, "
      "ticks) -> count."},
+    {"_reap_tree", recorder_reap_tree, METH_VARARGS,
+     "Remove dead tree members' arenas older than grace_s, and beyond "
+     "keep_max: _reap_tree(root, ticks, grace_s, keep_max) -> count."},
     {"_tree_identity", recorder_tree_identity, METH_NOARGS,
      "(tree_root_pid, tree_root_ticks, parent_pid) or None."},
     {"_atexit", recorder_atexit, METH_NOARGS,

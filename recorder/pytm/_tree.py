@@ -24,8 +24,14 @@ are not traced.
 
 Arenas of children are kept at their exit (state EXITED, so pytmtop
 shows their last figures); the root removes its tree's arenas at exit
-(``clean_at_exit``) unless ``--keep``. A root killed by a signal leaves
-them behind: ``pytmtop --clean`` removes arenas of dead processes.
+(``clean_at_exit``) unless ``--keep``. Meanwhile every new member of the
+tree, as it starts, removes the arenas of dead members whose last sign
+of life is older than GRACE_S, and all but the KEEP_DEAD most recent
+ones (``reap``): each arena holds its whole reserved size in tmpfs, and
+a long-lived root with recycled workers (gunicorn max_requests, Pool
+maxtasksperchild) would otherwise pile them up. A running pytmtop keeps
+the figures it has read. A root killed by a signal leaves the arenas
+behind: ``pytmtop --clean`` removes arenas of dead processes.
 """
 
 from __future__ import annotations
@@ -36,6 +42,9 @@ import sys
 from typing import Optional
 
 ENV = "PYTM_FOLLOW"
+GRACE_S = 10.0  # a dead member's arena stays at least this long ...
+KEEP_DEAD = 8   # ... unless more than this many dead ones are younger
+_reaper_installed = False
 BOOT_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
 
 
@@ -58,6 +67,7 @@ def export_env(nframe: int, interval: int, arena_size: Optional[int],
     os.environ[ENV] = "%d:%d:%d:%d:%d:%d" % (
         root, _proc_start_ticks(root), nframe, interval, arena_size or 0,
         1 if keep else 0)
+    _install_reaper()
     path = os.environ.get("PYTHONPATH")
     parts = path.split(os.pathsep) if path else []
     if BOOT_DIR not in parts:
@@ -65,16 +75,18 @@ def export_env(nframe: int, interval: int, arena_size: Optional[int],
 
 
 def parse_env(value: str) -> Optional[tuple]:
-    """(root, root_ticks, nframe, interval, arena_size) or None when the
-    variable is malformed (then the child is simply not traced)."""
+    """(root, root_ticks, nframe, interval, arena_size, keep) or None
+    when the variable is malformed (then the child is simply not
+    traced)."""
     try:
         f = [int(x) for x in value.split(":")]
     except ValueError:
         return None
     if len(f) != 6 or f[0] <= 0 or f[0] > 0x7FFFFFFF or f[1] < 0 \
-            or not 1 <= f[2] <= 65535 or f[3] < 1 or f[4] < 0:
+            or not 1 <= f[2] <= 65535 or f[3] < 1 or f[4] < 0 \
+            or f[5] not in (0, 1):
         return None
-    return tuple(f[:5])
+    return tuple(f)
 
 
 def start_child() -> bool:
@@ -84,7 +96,7 @@ def start_child() -> bool:
     parsed = parse_env(os.environ.get(ENV, ""))
     if parsed is None:
         return False
-    root, ticks, nframe, interval, arena_size = parsed
+    root, ticks, nframe, interval, arena_size, _ = parsed
     if root == os.getpid():
         return False
     try:
@@ -98,7 +110,33 @@ def start_child() -> bool:
         print("pytm: not tracing child %d: %s" % (os.getpid(), exc),
               file=sys.stderr)
         return False
+    _install_reaper()
+    reap()
     return True
+
+
+def reap() -> int:
+    """A member starting: removes dead members' old arenas (see the
+    module's docstring). No-op with --keep. Returns the number removed;
+    never raises."""
+    parsed = parse_env(os.environ.get(ENV, ""))
+    if parsed is None or parsed[5]:
+        return 0
+    try:
+        from . import _recorder
+        return _recorder._reap_tree(parsed[0], parsed[1], GRACE_S,
+                                    KEEP_DEAD)
+    except (OSError, ValueError):
+        return 0
+
+
+def _install_reaper() -> None:
+    """Fork children of this process reap as they start (after pytm's
+    own after-fork hook, registered at import, restarted tracing)."""
+    global _reaper_installed
+    if not _reaper_installed:
+        os.register_at_fork(after_in_child=reap)
+        _reaper_installed = True
 
 
 def clean_at_exit(keep: bool) -> None:

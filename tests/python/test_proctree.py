@@ -329,3 +329,40 @@ subprocess.run("%s -c %s %s" % (shlex.quote(sys.executable),
         t.finish()
     finally:
         t.kill()
+
+
+CHURN = r'''
+import os, sys, time
+from pathlib import Path
+sync = Path(sys.argv[1])
+for _ in range(20):                      # recycled workers
+    pid = os.fork()
+    if pid == 0:
+        held = bytearray(1 << 16)
+        os._exit(0)
+    os.waitpid(pid, 0)
+(sync / ("ready-%d" % os.getpid())).write_text("")
+while not (sync / "go").exists():
+    time.sleep(0.02)
+'''
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_dead_members_arenas_are_bounded(tmp_path, keep):
+    """While the root runs, new members remove dead members' arenas
+    beyond _tree.KEEP_DEAD (all of them younger than the grace time
+    here); --keep keeps every one."""
+    from pytm import _tree
+    t = Tree(tmp_path, CHURN, [], opts=["--keep"] if keep else [])
+    try:
+        t.wait_ready(1)
+        children = set(arenas(t.shm)) - {t.proc.pid}
+        if keep:
+            assert len(children) == 20
+        else:
+            # the last child reaped before it died: KEEP_DEAD + itself
+            assert len(children) == _tree.KEEP_DEAD + 1, children
+        t.finish()
+    finally:
+        t.kill()
+    assert len(list(t.shm.iterdir())) == (21 if keep else 0)
