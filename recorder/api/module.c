@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "live.h"
+#include "peer.h"
 #include "policy.h"
 #include "pytm_error.h"
 #include "reftrace.h"
@@ -265,6 +266,10 @@ static PyMethodDef recorder_methods[] = {
      "SnapData of the current state, with every recorded block."},
     {"get_object_traceback_index", recorder_get_object_traceback_index, METH_O,
      "Traceback index of the block holding obj, or None if not recorded."},
+    {"read_arena", (PyCFunction)(void (*)(void))pytm_peer_read_arena,
+     METH_VARARGS | METH_KEYWORDS,
+     "read_arena(pid, shm_dir=None) -> SnapData of another process's "
+     "arena (no traces); raises ArenaError."},
     {"_atexit", recorder_atexit, METH_NOARGS,
      "Interpreter exit: stop, marking a kept arena EXITED."},
     {"_after_fork_child", recorder_after_fork_child, METH_NOARGS,
@@ -297,7 +302,7 @@ recorder_exec(PyObject *m)
                         "thread-exit key or fork handlers");
         return -1;
     }
-    if (pytm_snapdata_add_types(m) < 0)
+    if (pytm_snapdata_add_types(m) < 0 || pytm_peer_add_types(m) < 0)
         return -1;
     if (PyModule_AddIntConstant(m, "DEFAULT_SAMPLE_INTERVAL",
                                 PYTM_DEFAULT_SAMPLE_INTERVAL) < 0 ||
