@@ -10,6 +10,7 @@
 
 #include "arena.h"
 #include "live.h"
+#include "peer.h"
 #include "policy.h"
 #include "pytm_error.h"
 #include "reader.h"
@@ -350,6 +351,10 @@ static PyMethodDef recorder_methods[] = {
      "keep_max: _reap_tree(root, ticks, grace_s, keep_max) -> count."},
     {"_tree_identity", recorder_tree_identity, METH_NOARGS,
      "(tree_root_pid, tree_root_ticks, parent_pid) or None."},
+    {"read_arena", (PyCFunction)(void (*)(void))pytm_peer_read_arena,
+     METH_VARARGS | METH_KEYWORDS,
+     "read_arena(pid, shm_dir=None) -> SnapData of another process's "
+     "arena (no traces); raises ArenaError."},
     {"_atexit", recorder_atexit, METH_NOARGS,
      "Interpreter exit: stop, marking a kept arena EXITED."},
     {"_after_fork_child", recorder_after_fork_child, METH_NOARGS,
@@ -382,7 +387,7 @@ recorder_exec(PyObject *m)
                         "thread-exit key or fork handlers");
         return -1;
     }
-    if (pytm_snapdata_add_types(m) < 0)
+    if (pytm_snapdata_add_types(m) < 0 || pytm_peer_add_types(m) < 0)
         return -1;
     if (PyModule_AddIntConstant(m, "DEFAULT_SAMPLE_INTERVAL",
                                 PYTM_DEFAULT_SAMPLE_INTERVAL) < 0 ||

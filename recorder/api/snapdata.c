@@ -153,6 +153,43 @@ snapdata_traceback(pytm_snapdata *self, PyObject *arg)
     return Py_BuildValue("(Nk)", frames, (unsigned long)total);
 }
 
+/* Every traceback with its aggregates, by traceback index: a list of
+ * (frames, total_nframe, size, count, alloc_size, alloc_count,
+ * alloc_samples). size/count are live (recomputed from the traces when
+ * there are traces); the alloc_* are cumulative since start(), as the
+ * arena kept them, and all 0 when unknown (a snapshot built from raw
+ * traces, or a filtered one). */
+static PyObject *
+snapdata_tracebacks(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
+{
+    PyObject *list = PyList_New((Py_ssize_t)self->snap.n_tbs);
+    if (list == NULL)
+        return NULL;
+    for (uint32_t i = 0; i < self->snap.n_tbs; i++) {
+        const struct pytm_snap_tb *t = &self->snap.tbs[i];
+        PyObject *frames = pytm_snapdata_tb_frames(self, i);
+        PyObject *total = t->total_nframe == PYTM_SNAPDATA_TOTAL_UNKNOWN
+                              ? Py_NewRef(Py_None)
+                              : PyLong_FromUnsignedLong(t->total_nframe);
+        PyObject *row = frames == NULL || total == NULL ? NULL
+            : Py_BuildValue("(NNLLKKK)", frames, total, (long long)t->size,
+                            (long long)t->count,
+                            (unsigned long long)t->alloc_size,
+                            (unsigned long long)t->alloc_count,
+                            (unsigned long long)t->alloc_samples);
+        if (row == NULL) {
+            if (frames == NULL || total == NULL) {
+                Py_XDECREF(frames);
+                Py_XDECREF(total);
+            }
+            Py_DECREF(list);
+            return NULL;
+        }
+        PyList_SET_ITEM(list, (Py_ssize_t)i, row);
+    }
+    return list;
+}
+
 /* (est_count, true block size) of trace i: its sampled-mode weights. */
 static PyObject *
 snapdata_weights(pytm_snapdata *self, PyObject *arg)
@@ -313,6 +350,10 @@ static PyMethodDef snapdata_methods[] = {
     {"traceback", (PyCFunction)snapdata_traceback, METH_O,
      "traceback(i) -> (frames, total_nframe) of traceback index i, "
      "frames most recent first."},
+    {"tracebacks", (PyCFunction)snapdata_tracebacks, METH_NOARGS,
+     "List of (frames, total_nframe, size, count, alloc_size, alloc_count, "
+     "alloc_samples) per traceback index; alloc_* are cumulative, 0 when "
+     "unknown."},
     {"weights", (PyCFunction)snapdata_weights, METH_O,
      "weights(i) -> (count, block_size): blocks trace i stands for and the "
      "true size of its sampled block."},

@@ -197,6 +197,22 @@ parse_filter(PyObject *item, uint32_t n_strings, struct pytm_snapfilter *f,
     return 0;
 }
 
+/* The traceback table's cumulative totals (alloc_*) count every block
+ * ever allocated there, the dropped traces' included: they cannot be
+ * split by trace, so a filtered snapshot has none (0 = unknown). */
+static PyObject *
+wrap_filtered(int err, struct pytm_snap *out)
+{
+    if (err < 0)
+        return pytm_snapdata_raise(err, "filter_traces");
+    for (uint32_t i = 0; i < out->n_tbs; i++) {
+        out->tbs[i].alloc_size = 0;
+        out->tbs[i].alloc_count = 0;
+        out->tbs[i].alloc_samples = 0;
+    }
+    return pytm_snapdata_wrap(out);
+}
+
 PyObject *
 pytm_snapdata_filter(PyObject *op, PyObject *compiled)
 {
@@ -223,8 +239,7 @@ pytm_snapdata_filter(PyObject *op, PyObject *compiled)
     Py_BEGIN_ALLOW_THREADS
     err = pytm_snapfilter_apply(&self->snap, fs, (size_t)n, &out);
     Py_END_ALLOW_THREADS
-    res = err < 0 ? pytm_snapdata_raise(err, "filter_traces")
-                  : pytm_snapdata_wrap(&out);
+    res = wrap_filtered(err, &out);
 done:
     for (Py_ssize_t i = 0; keep && i < parsed; i++)
         Py_XDECREF(keep[i]);
@@ -253,8 +268,7 @@ pytm_snapdata_select(PyObject *op, PyObject *mask)
     err = pytm_snapfilter_select(&self->snap, view.buf, (size_t)view.len, &out);
     Py_END_ALLOW_THREADS
     PyBuffer_Release(&view);
-    return err < 0 ? pytm_snapdata_raise(err, "filter_traces")
-                   : pytm_snapdata_wrap(&out);
+    return wrap_filtered(err, &out);
 }
 
 /* ---- equality ------------------------------------------------------------- */

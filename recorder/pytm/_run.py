@@ -78,8 +78,9 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("attach", help="start tracing in a running process: "
                    "attach PID [--interval BYTES] [--nframe N] [--timeout S]")
     sub.add_parser("detach", help="stop tracing in a process: detach PID")
-    sub.add_parser("export", help="convert a .pytm dump: export DUMP -o OUT "
-                   "[--format pprof|collapsed]")
+    sub.add_parser("export", help="convert a .pytm dump or a live arena: "
+                   "export (DUMP | --pid PID) -o OUT "
+                   "[--format pprof|collapsed|html] [--title T]")
     return p
 
 

@@ -202,6 +202,15 @@ class Snapshot:
         on the snapshot are saved too when they are JSON values."""
         self._data.dump(filename, self._extra_attrs())
 
+    def export(self, path, format: Optional[str] = None, **options) -> str:
+        """Write the snapshot for other tools: format 'pprof' (gzip
+        profile.proto), 'collapsed' (flamegraph.pl / speedscope) or
+        'html' (a self-contained flame graph; option title=), guessed
+        from path's extension when None. Returns the format used. See
+        pytm.export.write for the errors."""
+        from . import export
+        return export.write(self, path, format, **options)
+
     @staticmethod
     def load(filename) -> "Snapshot":
         """Load a snapshot written by dump() (or by pytmtop). Raises

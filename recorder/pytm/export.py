@@ -1,34 +1,52 @@
-"""Exports of a snapshot for other tools: pprof and collapsed stacks.
+"""Exports of a snapshot for other tools: pprof, collapsed stacks, HTML.
 
-``to_pprof(snapshot, path)`` writes a gzip-compressed ``profile.proto``
-(github.com/google/pprof, proto/profile.proto) that ``pprof``, Pyroscope,
-Parca and Grafana read. ``to_collapsed(snapshot, path)`` writes one line
-per traceback, ``root;...;leaf BYTES`` with frames as ``file:line`` --
-the input of flamegraph.pl and speedscope. From the command line:
-``python -m pytm export DUMP.pytm -o OUT [--format pprof|collapsed]``.
+``write(snapshot, path, format=None, **options)`` (also
+``Snapshot.export``) writes one of three formats, guessed from the
+extension when ``format`` is None (``format_for``):
 
-What the values mean. pytm's snapshot sizes are already unbiased
-estimates in sampled mode (each sample weighs the bytes it stands for),
-so the exported values are those estimates and need no scaling: the
-profile says so in a comment, and records the sampling interval as its
-period (``space``/``bytes``; 1 in exact mode) for tools that display
-it. Only live memory is in a snapshot: the sample types are
-``inuse_space`` (bytes) and ``inuse_objects`` (count), as in Go's heap
-profiles.
+- ``pprof``: a gzip-compressed ``profile.proto`` (github.com/google/pprof,
+  proto/profile.proto) that ``pprof``, Pyroscope, Parca and Grafana read;
+- ``collapsed``: one line per traceback, ``root;...;leaf BYTES`` with
+  frames as ``file:line`` -- the input of flamegraph.pl and speedscope;
+- ``html``: a self-contained flame graph (option ``title``).
+
+``from_pid(pid)`` reads another traced process's arena (read-only,
+through the shm reader) into a Snapshot that exports the same way. From
+the command line: ``python -m pytm export (DUMP | --pid PID) -o OUT
+[--format pprof|collapsed|html] [--title TEXT]``.
+
+What the values mean. pytm's sizes are already unbiased estimates in
+sampled mode (each sample weighs the bytes it stands for), so the
+exported values are those estimates and need no scaling: the profile
+says so in a comment, and records the sampling interval as its period
+(``space``/``bytes``; 1 in exact mode). The sample types are
+``inuse_space`` (bytes) and ``inuse_objects`` (count) of live memory,
+then, when the snapshot knows them, ``alloc_space`` and ``alloc_objects``:
+everything allocated at that traceback since tracing started, freed or
+not (the arena's cumulative totals; unknown for a snapshot built from
+raw traces or filtered).
 
 pytm frames carry a file name and a line, no function name: each file is
 one pprof Function (name = file name) and each (file, line) one Location.
+A traceback cut at the traceback limit (``total_nframe > nframe``) gets a
+``<stack cut off>`` pseudo-frame at its root end in every format.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
-from typing import Dict, List, Tuple
+import sys
+from typing import Dict, List, NamedTuple, Optional, Tuple
 
-__all__ = ["to_pprof", "to_collapsed", "to_flamegraph_html", "pprof_bytes",
-           "collapsed_lines", "flamegraph_tree"]
+from ._recorder import ArenaError
 
+__all__ = ["write", "format_for", "from_pid", "FORMATS", "ArenaError",
+           "to_pprof", "to_collapsed", "to_flamegraph_html", "pprof_bytes",
+           "collapsed_lines", "flamegraph_tree", "CUT_OFF"]
+
+# The root-most pseudo-frame of a traceback cut at the traceback limit.
+CUT_OFF = "<stack cut off>"
 
 # ---- a protobuf encoder for the few wire types profile.proto uses -------
 #
@@ -80,61 +98,117 @@ class _Strings:
         return i
 
 
-def _stacks(snapshot) -> List[Tuple[List[Tuple[str, int]], int, int]]:
-    """(frames root first, size, count) per traceback, biggest first."""
-    out = []
-    for st in snapshot.statistics("traceback"):
-        frames = [(f.filename, f.lineno) for f in st.traceback]
-        out.append((frames, st.size, st.count))
-    return out
+class _Stack(NamedTuple):
+    """One exported stack: frames root first ((file, line), or CUT_OFF
+    first when the traceback was cut), live size and count, cumulative
+    alloc_size and alloc_count (0 when unknown)."""
+    frames: Tuple
+    size: int
+    count: int
+    alloc_size: int
+    alloc_count: int
+
+
+def _data(snapshot):
+    """The C SnapData behind a pytm or stdlib tracemalloc Snapshot."""
+    from ._snapshot import Snapshot
+    if not isinstance(snapshot, Snapshot):
+        snapshot = Snapshot.from_tracemalloc(snapshot)
+    return snapshot._data
+
+
+def _stacks(snapshot) -> Tuple[List[_Stack], bool]:
+    """(stacks biggest first, whether the alloc totals are known). Equal
+    tracebacks (same frames, both cut or both whole) are merged."""
+    merged: Dict[Tuple, List[int]] = {}
+    known = False
+    for frames, total, size, count, a_size, a_count, a_samples in \
+            _data(snapshot).tracebacks():
+        known = known or a_samples > 0
+        root_first = tuple(reversed(frames))
+        if total is not None and total > len(frames):
+            root_first = (CUT_OFF,) + root_first
+        acc = merged.get(root_first)
+        if acc is None:
+            merged[root_first] = [size, count, a_size, a_count]
+        else:
+            for i, v in enumerate((size, count, a_size, a_count)):
+                acc[i] += v
+    stacks = [_Stack(f, *v) for f, v in merged.items()]
+    stacks.sort(key=lambda st: (-st.size, -st.alloc_size, st.frames))
+    return stacks, known
+
+
+def _name(frame) -> str:
+    """A frame as 'file:line' (the cut-off pseudo-frame as itself)."""
+    return frame if frame == CUT_OFF else "%s:%d" % frame
 
 
 def pprof_bytes(snapshot) -> bytes:
-    """The snapshot as an uncompressed profile.proto Profile message."""
+    """The snapshot as an uncompressed profile.proto Profile message:
+    sample types inuse_space/bytes, inuse_objects/count, then
+    alloc_space/bytes, alloc_objects/count when the alloc totals are
+    known; one sample per traceback, locations leaf first."""
     strings = _Strings()
     functions: Dict[str, int] = {}
-    locations: Dict[Tuple[str, int], int] = {}
+    locations: Dict[object, int] = {}
     fn_msgs: List[bytes] = []
     loc_msgs: List[bytes] = []
     samples: List[bytes] = []
-    for frames, size, count in _stacks(snapshot):
+    stacks, known = _stacks(snapshot)
+    for st in stacks:
+        values = [st.size, st.count]
+        if known:
+            values += [st.alloc_size, st.alloc_count]
+        if not any(values):
+            continue
         ids = []
-        for filename, lineno in reversed(frames):  # pprof: leaf first
-            loc = locations.get((filename, lineno))
+        for frame in reversed(st.frames):  # pprof: leaf first
+            loc = locations.get(frame)
             if loc is None:
+                filename, lineno = (CUT_OFF, 0) if frame == CUT_OFF else frame
                 fid = functions.get(filename)
                 if fid is None:
                     fid = functions[filename] = len(functions) + 1
                     name = strings(filename)
+                    source = 0 if frame == CUT_OFF else name
                     fn_msgs.append(_bytes(5, _int(1, fid) + _int(2, name) +
-                                          _int(3, name) + _int(4, name)))
-                loc = locations[(filename, lineno)] = len(locations) + 1
+                                          _int(3, name) + _int(4, source)))
+                loc = locations[frame] = len(locations) + 1
                 line = _int(1, fid) + _int(2, lineno)
                 loc_msgs.append(_bytes(4, _int(1, loc) + _bytes(4, line)))
             ids.append(loc)
-        samples.append(_bytes(2, _packed(1, ids) + _packed(2, [size, count])))
-    interval = snapshot.sample_interval
-    info = snapshot.info() if hasattr(snapshot, "info") else {}
-    sample_types = (_bytes(1, _int(1, strings("inuse_space")) +
-                           _int(2, strings("bytes"))) +
-                    _bytes(1, _int(1, strings("inuse_objects")) +
-                           _int(2, strings("count"))))
+        samples.append(_bytes(2, _packed(1, ids) + _packed(2, values)))
+    interval = _data(snapshot).sample_interval
+    info = _data(snapshot).info()
+    types = [("inuse_space", "bytes"), ("inuse_objects", "count")]
+    if known:
+        types += [("alloc_space", "bytes"), ("alloc_objects", "count")]
+    sample_types = b"".join(_bytes(1, _int(1, strings(t)) + _int(2, strings(u)))
+                            for t, u in types)
     comments = [strings(
         "pytm snapshot%s: %s; values are %s" % (
             " of PID %s" % info["pid"] if info.get("pid") else "",
             "exact (every allocation)" if interval == 1 else
             "sampled, mean interval %d bytes" % interval,
             "exact" if interval == 1 else
-            "unbiased estimates (already scaled: do not scale again)"))]
+            "unbiased estimates (already scaled: do not scale again)")),
+        strings("alloc_space/alloc_objects: allocated since tracing "
+                "started, freed or not" if known else
+                "no alloc_space/alloc_objects: this snapshot does not know "
+                "the cumulative totals")]
     period_type = _bytes(11, _int(1, strings("space")) +
                          _int(2, strings("bytes")))
     time_ns = int(info.get("taken_time_ns") or 0)
+    start_ns = int(info.get("start_time_ns") or 0)
+    duration = time_ns - start_ns if 0 < start_ns <= time_ns else 0
     head = sample_types + b"".join(samples) + b"".join(loc_msgs) + \
         b"".join(fn_msgs)
     table = b"".join(_bytes(6, s.encode("utf-8", "surrogateescape"))
                      for s in strings.table)
-    tail = (_int(9, time_ns) + period_type + _int(12, interval) +
-            _packed(13, comments) + _int(14, strings("inuse_space")))
+    tail = (_int(9, time_ns) + _int(10, duration) + period_type +
+            _int(12, interval) + _packed(13, comments) +
+            _int(14, strings("inuse_space")))
     # the string table must be final before it is written: every
     # strings() call above has happened
     return head + table + tail
@@ -152,9 +226,11 @@ def _frame(filename: str, lineno: int) -> str:
 
 
 def collapsed_lines(snapshot) -> List[str]:
-    """One 'root;...;leaf BYTES' line per traceback, biggest first."""
-    return ["%s %d" % (";".join(_frame(f, l) for f, l in frames), size)
-            for frames, size, _ in _stacks(snapshot) if size > 0]
+    """One 'root;...;leaf BYTES' line per traceback with live bytes,
+    biggest first; a cut traceback starts with CUT_OFF."""
+    return ["%s %d" % (";".join(f if f == CUT_OFF else _frame(*f)
+                                for f in st.frames), st.size)
+            for st in _stacks(snapshot)[0] if st.size > 0]
 
 
 def to_collapsed(snapshot, path) -> None:
@@ -164,11 +240,20 @@ def to_collapsed(snapshot, path) -> None:
 
 
 def _write(path, data: bytes) -> None:
+    """Writes data to path atomically (a temporary file beside it,
+    renamed over it). Raises OSError; no file is left behind then."""
     path = os.fspath(path)
     tmp = "%s.tmp%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 # ---- a self-contained HTML flame graph -----------------------------------
@@ -222,19 +307,20 @@ draw(DATA);
 
 
 def flamegraph_tree(snapshot) -> dict:
-    """The stacks as a tree of {"n", "v", "c"} dicts, root first."""
+    """The stacks with live bytes as a tree of {"n", "v", "c"} dicts,
+    root first, children biggest first."""
     root = {"n": "all", "v": 0, "c": {}}
-    for frames, size, _ in _stacks(snapshot):
-        if size <= 0:
+    for st in _stacks(snapshot)[0]:
+        if st.size <= 0:
             continue
-        root["v"] += size
+        root["v"] += st.size
         node = root
-        for filename, lineno in frames:
-            name = "%s:%d" % (filename, lineno)
+        for frame in st.frames:
+            name = _name(frame)
             child = node["c"].get(name)
             if child is None:
                 child = node["c"][name] = {"n": name, "v": 0, "c": {}}
-            child["v"] += size
+            child["v"] += st.size
             node = child
 
     def finish(node):
@@ -251,7 +337,7 @@ def to_flamegraph_html(snapshot, path, title: str = "pytm memory") -> None:
     import html
     import json
     tree = flamegraph_tree(snapshot)
-    interval = snapshot.sample_interval
+    interval = _data(snapshot).sample_interval
     subtitle = "%s live, %s" % (
         _fmt_size(tree["v"]), "exact" if interval == 1 else
         "sampled every %s on average (estimates)" % _fmt_size(interval))
@@ -272,33 +358,102 @@ def _fmt_size(n: float) -> str:
 FORMATS = {"pprof": to_pprof, "collapsed": to_collapsed,
            "html": to_flamegraph_html}
 
+# (extension, format), longest first; matched case-insensitively
+_EXTENSIONS = ((".pb.gz", "pprof"), (".pprof", "pprof"), (".pb", "pprof"),
+               (".collapsed", "collapsed"), (".folded", "collapsed"),
+               (".txt", "collapsed"), (".html", "html"), (".htm", "html"))
+
+def format_for(path) -> str:
+    """The format named by path's extension: .pb.gz/.pprof/.pb -> 'pprof',
+    .txt/.collapsed/.folded -> 'collapsed', .html/.htm -> 'html'.
+    Raises ValueError for any other extension."""
+    name = os.fsdecode(os.fspath(path)).lower()
+    for ext, fmt in _EXTENSIONS:
+        if name.endswith(ext):
+            return fmt
+    raise ValueError(
+        "cannot tell the export format from the name %r: use a .pb.gz, "
+        ".pprof, .txt, .collapsed, .folded or .html name, or give the "
+        "format (%s)" % (os.fsdecode(os.fspath(path)), ", ".join(FORMATS)))
+
+
+def write(snapshot, path, format: Optional[str] = None, **options) -> str:
+    """Writes snapshot (a pytm or tracemalloc Snapshot) to path in
+    `format` ('pprof', 'collapsed' or 'html'; None: format_for(path)),
+    atomically. Options: title= (html only). Returns the format used.
+    Raises ValueError for an unknown format or extension, TypeError for
+    an option the format does not take, OSError when path cannot be
+    written (no file is left behind then)."""
+    fmt = format_for(path) if format is None else format
+    if fmt not in FORMATS:
+        raise ValueError("unknown export format %r (choose from %s)"
+                         % (fmt, ", ".join(FORMATS)))
+    allowed = {"title"} if fmt == "html" else set()
+    extra = set(options) - allowed
+    if extra:
+        raise TypeError("the %s export takes no option %s"
+                        % (fmt, ", ".join(sorted(extra))))
+    FORMATS[fmt](snapshot, path, **options)
+    return fmt
+
+
+def from_pid(pid: int, shm_dir: Optional[str] = None):
+    """A Snapshot of another traced process's arena, read read-only
+    (shm_dir None: $PYTM_SHM_DIR, else /dev/shm). It holds per-traceback
+    totals, live and cumulative, but no per-block traces. Raises
+    pytm.export.ArenaError with one line for a dead PID, a process that
+    is not traced, a foreign, corrupt or stale arena."""
+    from . import _recorder
+    from ._snapshot import Snapshot
+    return Snapshot._from_data(_recorder.read_arena(pid, shm_dir))
+
 
 def main(argv: List[str]) -> int:
-    """python -m pytm export DUMP -o OUT [--format pprof|collapsed]."""
+    """python -m pytm export (DUMP | --pid PID) -o OUT [--format F]
+    [--title T]: 0 when written, 1 with one line on stderr otherwise."""
     import argparse
     from ._snapshot import DumpError, Snapshot
     p = argparse.ArgumentParser(
         prog="python -m pytm export",
-        description="convert a .pytm dump for pprof or flame graph tools")
-    p.add_argument("dump", help="a .pytm file (Snapshot.dump, pytmtop 's')")
+        description="convert a .pytm dump, or a traced process's live "
+                    "arena, for pprof or flame graph tools")
+    p.add_argument("dump", nargs="?",
+                   help="a .pytm file (Snapshot.dump, pytmtop 's')")
+    p.add_argument("-p", "--pid", type=int,
+                   help="read this traced process's live arena instead")
     p.add_argument("-o", "--output", required=True, help="file to write")
     p.add_argument("--format", choices=sorted(FORMATS), default=None,
-                   help="default: from the output's extension (.pb.gz or "
-                        ".pprof: pprof; .html: flame graph; otherwise "
-                        "collapsed)")
+                   help="default: from the output's extension (.pb.gz, "
+                        ".pprof: pprof; .txt, .collapsed, .folded: "
+                        "collapsed; .html: flame graph)")
+    p.add_argument("--title", help="title of the HTML flame graph")
     args = p.parse_args(argv)
-    fmt = args.format
-    if fmt is None:
-        out = args.output.lower()
-        fmt = "pprof" if out.endswith((".pb.gz", ".pprof", ".pb")) else \
-            "html" if out.endswith((".html", ".htm")) else "collapsed"
-    try:
-        snap = Snapshot.load(args.dump)
-    except (DumpError, OSError) as e:
-        print("pytm export: %s" % e, file=__import__("sys").stderr)
+    if (args.dump is None) == (args.pid is None):
+        p.error("give either a DUMP file or --pid PID")
+
+    def fail(msg: str) -> int:
+        print("pytm export: %s" % msg, file=sys.stderr)
         return 1
-    FORMATS[fmt](snap, args.output)
-    print("pytm export: %s -> %s (%s)" % (args.dump, args.output, fmt))
+    try:
+        fmt = args.format or format_for(args.output)
+    except ValueError as e:
+        return fail(str(e))
+    if args.title is not None and fmt != "html":
+        return fail("--title is for the html format only")
+    try:
+        if args.pid is not None:
+            snap, source = from_pid(args.pid), "PID %d" % args.pid
+        else:
+            snap, source = Snapshot.load(args.dump), args.dump
+    except (DumpError, ArenaError, OSError, ValueError) as e:
+        return fail(str(e))
+    options = {}
+    if fmt == "html":
+        options["title"] = args.title or "pytm memory: %s" % source
+    try:
+        write(snap, args.output, fmt, **options)
+    except OSError as e:
+        return fail("cannot write %s: %s" % (args.output,
+                                              e.strerror or e))
+    print("pytm export: %s -> %s (%s)" % (source, args.output, fmt))
     return 0
-
-
