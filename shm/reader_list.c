@@ -307,7 +307,8 @@ pytm_reader_reap_tree(const char *shm_dir, int64_t root_pid,
         free(acc.v);
         return rc;
     }
-    qsort(acc.v, acc.len, sizeof *acc.v, newest_first);
+    if (acc.len > 1) /* qsort(NULL, 0, ...) is undefined (UBSan) */
+        qsort(acc.v, acc.len, sizeof *acc.v, newest_first);
     uint64_t now = pytm_clock_ns(CLOCK_REALTIME);
     int removed = 0;
     int dfd = acc.len ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
