@@ -106,10 +106,10 @@ for mod in (pytm, _recorder):
 print(json.dumps(out))
 """
 
-# The recorder seeds every thread's sampler from the clock, its thread id
-# and an address (recorder/core/threads.c); it reads no seed variable yet, so
-# the accuracy runs are independent rather than seeded.
-SEED_ENV = None
+# pytm.start() reads PYTM_SEED (recorder/pytm/_tracing.py; docs/sampling.md
+# "Reproducible sampling"): run k gets seed k, so a repeat of the figure
+# samples the same blocks with the same weights.
+SEED_ENV = "PYTM_SEED"
 
 
 def default_interval(python, env):
