@@ -5,7 +5,8 @@ once per (tracer, workload, repeat), never reusing a process.
 
 Order of events: import the workload and run its setup() (untimed, no
 in-process tracer yet), gc.collect(), start the tracer, time run() with
-perf_counter, stop the clock, then gather tracer-specific extras (allocation
+perf_counter, stop the clock, read this process's own peak RSS (VmHWM;
+harness/rss.py says why not ru_maxrss), then gather tracer-specific extras (allocation
 counts, a per-line snapshot for the accuracy figure) and write one JSON
 object to --out. Tracers started outside the process (memray run) are
 already active during setup; the in-process time still covers run() only.
@@ -22,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness import tracers  # noqa: E402
+from harness import rss, tracers  # noqa: E402
 
 
 def parse_args(argv):
@@ -56,9 +57,10 @@ def main(argv):
     result = mod.run(state)
     cpu1 = time.process_time()
     t1 = time.perf_counter()
+    hwm = rss.vm_hwm_kib()
 
     out = {"workload": args.workload, "tracer": args.tracer,
-           "t_run": t1 - t0, "cpu_run": cpu1 - cpu0}
+           "t_run": t1 - t0, "cpu_run": cpu1 - cpu0, "hwm_kib": hwm}
     out.update(session.extras(lines=args.lines))
     session.stop()
     del result

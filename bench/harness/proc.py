@@ -31,10 +31,19 @@ def wait_rusage(proc, timeout):
         time.sleep(0.002)
 
 
+def peak_rss_kib(res, ru):
+    """The child's own peak RSS: the VmHWM it wrote into its result (key
+    `hwm_kib`); wait4's ru_maxrss only when it could not read it."""
+    hwm = res.get("hwm_kib")
+    return hwm if hwm else ru.ru_maxrss
+
+
 def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
               on_ready=None):
     """Runs one measurement. Returns the child's JSON dict plus `wall`
-    (whole-process seconds), `maxrss_kib` (ru_maxrss of the child), and
+    (whole-process seconds), `maxrss_kib` (the child's own peak RSS: the
+    VmHWM it reported at the end of run(); harness/rss.py), `ru_maxrss_kib`
+    (wait4's figure, which counts the parent's RSS at fork) and
     `utime`/`stime`. With on_ready, the child is started with --handshake:
     on_ready(pid) runs once it has started its tracer and the child
     proceeds when on_ready returns."""
@@ -72,7 +81,8 @@ def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
         with open(out_path) as f:
             res = json.load(f)
         res["wall"] = wall
-        res["maxrss_kib"] = ru.ru_maxrss
+        res["ru_maxrss_kib"] = ru.ru_maxrss
+        res["maxrss_kib"] = peak_rss_kib(res, ru)
         res["utime"] = ru.ru_utime
         res["stime"] = ru.ru_stime
         return res

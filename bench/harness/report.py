@@ -57,8 +57,9 @@ def overhead_tables(summ, workloads, names):
     rows.append(["**geo-mean**"] + [
         "**%.2f**" % summ["geomean"][t]["rss_ratio"]
         if summ["geomean"][t]["rss_ratio"] else "n/a" for t in shown])
-    parts.append("**Figure 2. Peak RSS ratio to untraced** (ru_maxrss of "
-                 "the child)\n\n" + _table(["workload"] + _labels(shown),
+    parts.append("**Figure 2. Peak RSS ratio to untraced** (the child's "
+                 "own VmHWM at the end of run(); not ru_maxrss, which "
+                 "counts the runner's RSS at fork)\n\n" + _table(["workload"] + _labels(shown),
                                            rows))
     no_hook = [t for t in shown]
     rows = []

@@ -13,7 +13,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from harness import accuracy, overhead, report, stats, viewer  # noqa: E402
+from harness import (accuracy, overhead, proc, report, rss, stats,  # noqa: E402
+                     tracers, viewer)
 import runner  # noqa: E402
 
 
@@ -150,3 +151,34 @@ def test_compose_renders_a_saved_run():
     assert "| pytm sampled nframe=1 geo-mean time ratio <= 1.03 | met |" \
         in text
     assert data["targets"]
+
+
+def test_vm_hwm_reads_the_status_field(tmp_path):
+    # GIVEN a /proc/PID/status-like file, and one without the field
+    status = tmp_path / "status"
+    status.write_text("Name:\tpython3\nVmPeak:\t  99999 kB\n"
+                      "VmHWM:\t   15504 kB\nVmRSS:\t   15000 kB\n")
+    bare = tmp_path / "bare"
+    bare.write_text("Name:\tpython3\n")
+    # THEN VmHWM is returned in KiB, None when it cannot be read
+    assert rss.vm_hwm_kib(str(status)) == 15504
+    assert rss.vm_hwm_kib(str(bare)) is None
+    assert rss.vm_hwm_kib(str(tmp_path / "missing")) is None
+
+
+def test_peak_rss_is_the_childs_own_not_ru_maxrss():
+    # GIVEN a runner holding 96 MiB resident when it starts the child
+    # (a child's ru_maxrss counts its parent's RSS at fork)
+    ballast = bytearray(96 << 20)
+    for i in range(0, len(ballast), 4096):
+        ballast[i] = 1
+    # WHEN a small workload runs untraced in a child
+    res = proc.run_child(tracers.BY_NAME["untraced"], sys.executable,
+                         ["--workload", "alloc_small", "--tracer",
+                          "untraced"], dict(os.environ), timeout=120)
+    del ballast
+    # THEN the peak RSS reported is the child's own VmHWM, far below the
+    # wait4 figure that the ballast inflated
+    assert res["ru_maxrss_kib"] > 96 << 10
+    assert res["maxrss_kib"] == res["hwm_kib"]
+    assert 0 < res["maxrss_kib"] < 64 << 10

@@ -55,7 +55,7 @@ static bool child_cleanup;
 #define TRACES_BITS_SAMPLED 12u
 #define RAW_TRACES_BITS 8u
 #define TRACES_BITS_CLEARED 4u
-#define CACHE_BITS 12u
+#define CACHE_BITS 8u /* 256 slots; the caches grow on demand (resident KiB) */
 
 static bool
 is_active(void)

@@ -88,9 +88,19 @@ fcount(const struct pytm_traces *t, uintptr_t ptr)
     return &t->filter[(ptr >> 4) & (FILTER_BYTES - 1)];
 }
 
+/* False only when ptr is proven absent. Without a filter (a small
+ * table) every lookup goes to the index. */
+static inline bool
+maybe_present(const struct pytm_traces *t, uintptr_t ptr)
+{
+    return t->filter == NULL || *fcount(t, ptr) != 0;
+}
+
 static inline void
 filter_inc(struct pytm_traces *t, uintptr_t ptr)
 {
+    if (t->filter == NULL)
+        return;
     uint8_t *c = fcount(t, ptr);
     if (*c != 255)
         (*c)++;
@@ -99,9 +109,32 @@ filter_inc(struct pytm_traces *t, uintptr_t ptr)
 static inline void
 filter_dec(struct pytm_traces *t, uintptr_t ptr)
 {
+    if (t->filter == NULL)
+        return;
     uint8_t *c = fcount(t, ptr);
     if (*c != 255 && *c != 0)
         (*c)--;
+}
+
+/* Maps the filter once the index has 2^PYTM_TRACES_FILTER_FROM slots and
+ * counts the live keys (staged ones included) into it. Before that the
+ * index is small enough to stay in cache, so the filter saves nothing,
+ * while in sampled mode, where recorded blocks lie tens of KiB apart,
+ * each of them kept a 4 KiB filter page resident (728 KiB on
+ * mixed_stdlib). 0 or PYTM_E_NOMEM (no filter: still correct). */
+static int
+filter_attach(struct pytm_traces *t)
+{
+    if (t->filter != NULL ||
+        t->mask + 1 < ((size_t)1 << PYTM_TRACES_FILTER_FROM))
+        return 0;
+    uint8_t *f = pytm_tables_map(FILTER_BYTES);
+    if (f == NULL)
+        return PYTM_E_NOMEM;
+    t->filter = f;
+    for (size_t k = 0; k < t->count; k++)
+        filter_inc(t, t->keys[k]);
+    return 0;
 }
 
 /* Entries the dense arrays must hold for an index of cap slots: the
@@ -187,8 +220,8 @@ pytm_traces_init(struct pytm_traces *t, unsigned bits)
     memset(t, 0, sizeof(*t));
     if (index_alloc(t, bits) < 0)
         return PYTM_E_NOMEM;
-    t->filter = pytm_tables_map(FILTER_BYTES);
-    if (t->filter == NULL || dense_reserve(t, dense_cap(t->mask + 1)) < 0) {
+    if (filter_attach(t) < 0 ||
+        dense_reserve(t, dense_cap(t->mask + 1)) < 0) {
         pytm_traces_free(t);
         return PYTM_E_NOMEM;
     }
@@ -217,7 +250,8 @@ pytm_traces_reset(struct pytm_traces *t, unsigned bits)
                     MADV_DONTNEED);
             madvise(t->keys, page_round(t->count * sizeof(*t->keys)),
                     MADV_DONTNEED);
-            if (madvise(t->filter, FILTER_BYTES, MADV_DONTNEED) != 0)
+            if (t->filter != NULL &&
+                madvise(t->filter, FILTER_BYTES, MADV_DONTNEED) != 0)
                 memset(t->filter, 0, FILTER_BYTES);
         }
         t->count = 0;
@@ -309,6 +343,8 @@ grow(struct pytm_traces *t)
     pytm_tables_unmap(t->slots, (t->mask + 1) * sizeof(*t->slots));
     bigger.n_stage = 0;
     *t = bigger;
+    /* A filter that cannot be mapped only costs speed. */
+    (void)filter_attach(t);
     return 0;
 }
 
@@ -342,7 +378,7 @@ pytm_traces_put(struct pytm_traces *t, const struct pytm_trace_rec *rec,
 {
     if (t->slots == NULL)
         return PYTM_E_NOMEM;
-    if (*fcount(t, rec->ptr) != 0) {
+    if (maybe_present(t, rec->ptr)) {
         struct pytm_trace_slot *s = find_any(t, rec->ptr);
         if (s != NULL) {
             size_t at = (size_t)s->at;
@@ -396,7 +432,7 @@ bool
 pytm_traces_pop(struct pytm_traces *t, uintptr_t ptr,
                 struct pytm_trace_rec *out)
 {
-    if (t->slots == NULL || ptr == 0 || *fcount(t, ptr) == 0)
+    if (t->slots == NULL || ptr == 0 || !maybe_present(t, ptr))
         return false;
     size_t at;
     unsigned j = 0;
@@ -430,7 +466,7 @@ bool
 pytm_traces_get(const struct pytm_traces *t, uintptr_t ptr,
                 struct pytm_trace_rec *out)
 {
-    if (t->slots == NULL || ptr == 0 || *fcount(t, ptr) == 0)
+    if (t->slots == NULL || ptr == 0 || !maybe_present(t, ptr))
         return false;
     const struct pytm_trace_slot *s = find_any(t, ptr);
     if (s == NULL)
@@ -446,6 +482,8 @@ filter_resident(const struct pytm_traces *t)
 {
     enum { PAGE = 4096, NPAGE = FILTER_BYTES / PAGE };
     unsigned char vec[NPAGE];
+    if (t->filter == NULL)
+        return 0;
     if ((size_t)sysconf(_SC_PAGESIZE) != PAGE ||
         mincore(t->filter, FILTER_BYTES, vec) != 0)
         return FILTER_BYTES;

@@ -79,9 +79,14 @@ struct pytm_trace_slot {
  * checks stage[] before the index. The filter is 16 MiB of reserved
  * address space per table (MAP_NORESERVE); pages are touched only where
  * recorded addresses fall, one byte per 16 bytes of traced address span
- * modulo 256 MiB. */
+ * modulo 256 MiB. It exists only once the index has reached
+ * 2^PYTM_TRACES_FILTER_FROM slots (filter == NULL before: every lookup
+ * probes the index, which is then small enough to stay in cache), so a
+ * sampled-mode table, whose few records are scattered one per filter
+ * page, costs no filter pages. */
 #define PYTM_TRACES_STAGE 16u
 #define PYTM_TRACES_FILTER_BITS 24u
+#define PYTM_TRACES_FILTER_FROM 16u
 
 struct pytm_traces {
     struct pytm_trace_slot *slots; /* NULL until init */
@@ -93,7 +98,7 @@ struct pytm_traces {
     struct pytm_snap_trace *recs;  /* dense records */
     uintptr_t *keys;               /* dense addresses, keys[i] <-> recs[i] */
     size_t rec_cap;                /* entries mapped in recs[] and keys[] */
-    uint8_t *filter;               /* 2^PYTM_TRACES_FILTER_BITS counters */
+    uint8_t *filter; /* 2^PYTM_TRACES_FILTER_BITS counters, or NULL */
     struct pytm_trace_slot stage[PYTM_TRACES_STAGE]; /* not yet indexed */
 };
 
@@ -248,18 +253,26 @@ size_t pytm_tbcache_memory(const struct pytm_tbcache *c);
  * indexed by the address: counter = number of recorded live blocks whose
  * address maps to it, saturating (and then sticky) at 255. A zero
  * counter proves the block is unrecorded; non-zero falls through to the
- * table. Index: (ptr >> 4) & (2^bits - 1). Blocks are 16-byte aligned,
- * so neighbouring blocks land in distinct counters and the index covers
- * 2^bits * 16 bytes of address space before wrapping; a false positive
- * costs one table miss. The array is static .bss: untouched pages cost
- * nothing and the hot path is a single load from a constant address.
+ * table. Index: (ptr >> PYTM_FILTER_SHIFT) & (2^bits - 1): one counter
+ * per 64-byte granule (up to four 16-byte blocks share it), so the index
+ * covers 2^bits * 64 bytes of address space before wrapping; a false
+ * positive costs one table miss. 64-byte granules make the filter a
+ * quarter of the size 16-byte ones needed for the same reach, and a
+ * sampled block dirties a quarter as many filter pages: every 4 KiB
+ * filter page a recorded block lands in stays resident, and with
+ * sampling those blocks are scattered (main: 2^18 counters = 256 KiB,
+ * 16 MiB of reach; measured resident on mixed_stdlib sampled 592-708
+ * KiB at 16 bytes x 2^20, 176-224 KiB now). The array is static .bss:
+ * untouched pages cost nothing and the hot path is a single load from a
+ * constant address.
  *
  * pytm_filter_main: recorded MEM/OBJ blocks; read and written only with
  * the GIL held. pytm_filter_raw: recorded RAW blocks; written only under
  * the RAW lock, read without it (relaxed atomic byte loads: a free reads
  * the counter of its own live block, whose increment happened before the
  * block's address could reach the freeing thread). */
-#define PYTM_FILTER_MAIN_BITS 20
+#define PYTM_FILTER_SHIFT 6
+#define PYTM_FILTER_MAIN_BITS 18
 #define PYTM_FILTER_RAW_BITS 16
 
 extern uint8_t pytm_filter_main[1u << PYTM_FILTER_MAIN_BITS];
@@ -268,13 +281,15 @@ extern _Atomic uint8_t pytm_filter_raw[1u << PYTM_FILTER_RAW_BITS];
 static inline size_t
 pytm_filter_main_index(uintptr_t ptr)
 {
-    return (size_t)(ptr >> 4) & ((1u << PYTM_FILTER_MAIN_BITS) - 1u);
+    return (size_t)(ptr >> PYTM_FILTER_SHIFT) &
+           ((1u << PYTM_FILTER_MAIN_BITS) - 1u);
 }
 
 static inline size_t
 pytm_filter_raw_index(uintptr_t ptr)
 {
-    return (size_t)(ptr >> 4) & ((1u << PYTM_FILTER_RAW_BITS) - 1u);
+    return (size_t)(ptr >> PYTM_FILTER_SHIFT) &
+           ((1u << PYTM_FILTER_RAW_BITS) - 1u);
 }
 
 static inline bool

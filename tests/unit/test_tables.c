@@ -376,20 +376,59 @@ tbcache_keys(void **state)
     assert_false(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, &tb));
 }
 
+/* The per-table filter appears only once the index reaches
+ * 2^PYTM_TRACES_FILTER_FROM slots, counting every key already in the
+ * table (staged ones too), so no lookup after the switch misses. */
+static void
+traces_filter_attaches_when_large(void **state)
+{
+    struct fixture *f = *state;
+    struct pytm_trace_rec old, g;
+    const size_t n = ((size_t)1 << PYTM_TRACES_FILTER_FROM) / 10 * 7 + 100;
+    assert_null(f->traces.filter);
+    size_t i = 1;
+    for (; pytm_traces_capacity(&f->traces) <
+               ((size_t)1 << PYTM_TRACES_FILTER_FROM);
+         i++) {
+        struct pytm_trace_rec r = rec_for(key(i), i, (uint32_t)i);
+        assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+        if (pytm_traces_capacity(&f->traces) <
+            ((size_t)1 << PYTM_TRACES_FILTER_FROM))
+            assert_null(f->traces.filter);
+    }
+    assert_non_null(f->traces.filter);
+    for (; i <= n; i++) {
+        struct pytm_trace_rec r = rec_for(key(i), i, (uint32_t)i);
+        assert_int_equal(pytm_traces_put(&f->traces, &r, &old), 0);
+    }
+    for (size_t k = 1; k <= n; k++) {
+        assert_true(pytm_traces_get(&f->traces, key(k), &g));
+        assert_int_equal(g.size, k);
+    }
+    for (size_t k = 1; k <= n; k += 2)
+        assert_true(pytm_traces_pop(&f->traces, key(k), &g));
+    for (size_t k = 1; k <= n; k++)
+        assert_int_equal(pytm_traces_get(&f->traces, key(k), &g), k % 2 == 0);
+    assert_false(pytm_traces_get(&f->traces, key(n + 1), &g));
+}
+
 static void
 filter_counts_and_saturates(void **state)
 {
     (void)state;
     pytm_filter_main_clear();
-    uintptr_t a = 0x7f0000001230ull, b = a + 16;
+    uintptr_t a = 0x7f0000001200ull, b = a + 64;
     assert_false(pytm_filter_main_maybe((void *)a));
     pytm_filter_main_inc(a);
     assert_true(pytm_filter_main_maybe((void *)a));
-    /* Neighbouring 16-byte blocks use distinct counters. */
+    /* Blocks in the same 64-byte granule share its counter... */
+    assert_true(pytm_filter_main_maybe((void *)(a + 48)));
+    /* ...the next granule has its own. */
     assert_false(pytm_filter_main_maybe((void *)b));
-    /* An address 2^(bits+4) away aliases: a false positive, never a
+    /* An address 2^(bits+shift) away aliases: a false positive, never a
      * false negative. */
-    uintptr_t alias = a + ((uintptr_t)1 << (PYTM_FILTER_MAIN_BITS + 4));
+    uintptr_t alias =
+        a + ((uintptr_t)1 << (PYTM_FILTER_MAIN_BITS + PYTM_FILTER_SHIFT));
     assert_true(pytm_filter_main_maybe((void *)alias));
     pytm_filter_main_dec(a);
     assert_false(pytm_filter_main_maybe((void *)a));
@@ -408,6 +447,8 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(traces_put_get_pop, setup, teardown),
+        cmocka_unit_test_setup_teardown(traces_filter_attaches_when_large,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(traces_grow_and_reset_shrinks, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(traces_churn_matches_model, setup,
