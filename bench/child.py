@@ -23,7 +23,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from harness import rss, tracers  # noqa: E402
+from harness import proc, rss, tracers  # noqa: E402
 
 
 def parse_args(argv):
@@ -60,7 +60,8 @@ def main(argv):
     hwm = rss.vm_hwm_kib()
 
     out = {"workload": args.workload, "tracer": args.tracer,
-           "t_run": t1 - t0, "cpu_run": cpu1 - cpu0, "hwm_kib": hwm}
+           "t_run": t1 - t0, "cpu_run": cpu1 - cpu0, "hwm_kib": hwm,
+           "layout_fixed": proc.layout_fixed()}
     out.update(session.extras(lines=args.lines))
     session.stop()
     del result

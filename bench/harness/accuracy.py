@@ -12,6 +12,12 @@ over lines and runs: median and worst are reported per interval.
 Seeds: when the recorder honours a seed environment variable (SEED_ENV),
 run k gets seed k; otherwise the runs are independent (seeded by the
 recorder from its own entropy) and the report says so.
+Every child runs with ASLR off (proc.run_child(fixed_layout=True)): the
+seed fixes the sampler's draws, but pymalloc's own PyMem_RawRealloc of
+its arena vector is part of the sampled byte stream and where it falls
+depends on how the mmap'ed arenas are aligned, so under ASLR a seeded
+run moves a few samples between lines (docs/benchmarks.md, "Repeatable
+sampled runs"). `layout_fixed` says whether every run got a fixed layout.
 """
 
 import sys
@@ -20,6 +26,11 @@ from harness import proc, stats, tracers
 
 WORKLOAD = "growth"
 SHARE = 0.01
+
+# pytm.start() reads PYTM_SEED (recorder/pytm/_tracing.py; docs/sampling.md
+# "Reproducible sampling"): run k gets seed k, so a repeat of the figure
+# samples the same blocks with the same weights.
+SEED_ENV = "PYTM_SEED"
 
 
 def log(msg):
@@ -44,10 +55,12 @@ def measure(python, env, default_interval, seeds, seed_env=None):
     entry per interval: {'interval', 'runs', 'lines', 'median', 'worst'}."""
     out = {"workload": WORKLOAD, "share": SHARE, "seeds": seeds,
            "seed_env": seed_env, "intervals": []}
+    fixed = []
     log("accuracy: reference (tracemalloc) and pytm exact")
     ref_res = proc.run_child(tracers.BY_NAME["tracemalloc-1"], python,
                              ["--workload", WORKLOAD, "--tracer",
-                              "tracemalloc-1", "--lines"], env)
+                              "tracemalloc-1", "--lines"], env,
+                             fixed_layout=True)
     ref = _lines(ref_res)
     total = sum(ref.values())
     out["reference_total"] = total
@@ -55,7 +68,8 @@ def measure(python, env, default_interval, seeds, seed_env=None):
     try:
         ex = proc.run_child(tracers.BY_NAME["pytm-exact-1"], python,
                             ["--workload", WORKLOAD, "--tracer",
-                             "pytm-exact-1", "--lines"], env)
+                             "pytm-exact-1", "--lines"], env,
+                            fixed_layout=True)
         errs = _errors(ref, _lines(ex))
         out["exact_vs_tracemalloc"] = {
             "worst": max(errs) if errs else None,
@@ -67,17 +81,13 @@ def measure(python, env, default_interval, seeds, seed_env=None):
     for label, interval in plan:
         errs, totals, failures = [], [], []
         for k in range(seeds):
-            run_env = dict(env)
-            if seed_env:
-                run_env[seed_env] = str(k + 1)
             try:
-                res = proc.run_child(
-                    tracers.BY_NAME["pytm-1"], python,
-                    ["--workload", WORKLOAD, "--tracer", "pytm-1",
-                     "--lines", "--interval", str(interval)], run_env)
+                res = sampled_run(python, env, interval,
+                                  k + 1 if seed_env else None, seed_env)
             except proc.ChildFailed as exc:
                 failures.append(str(exc))
                 continue
+            fixed.append(bool(res.get("layout_fixed")))
             est = _lines(res)
             errs.extend(_errors(ref, est))
             totals.append(sum(est.values()) / total - 1.0)
@@ -92,7 +102,21 @@ def measure(python, env, default_interval, seeds, seed_env=None):
         log("  %s=%d: median %s worst %s" % (
             label, interval, s and "%.3f" % s["median"],
             s and "%.3f" % s["max"]))
+    out["layout_fixed"] = bool(fixed) and all(fixed)
     return out
+
+
+def sampled_run(python, env, interval, seed=None, seed_env=SEED_ENV):
+    """One sampled pytm run of WORKLOAD at `interval` with ASLR off and,
+    when seed is not None, env[seed_env] = seed. Returns the child's
+    result (its per-line figures in "lines"). Raises proc.ChildFailed."""
+    run_env = dict(env)
+    if seed is not None:
+        run_env[seed_env] = str(seed)
+    return proc.run_child(
+        tracers.BY_NAME["pytm-1"], python,
+        ["--workload", WORKLOAD, "--tracer", "pytm-1", "--lines",
+         "--interval", str(interval)], run_env, fixed_layout=True)
 
 
 PROBE = r"""
@@ -105,12 +129,6 @@ for mod in (pytm, _recorder):
         break
 print(json.dumps(out))
 """
-
-# pytm.start() reads PYTM_SEED (recorder/pytm/_tracing.py; docs/sampling.md
-# "Reproducible sampling"): run k gets seed k, so a repeat of the figure
-# samples the same blocks with the same weights.
-SEED_ENV = "PYTM_SEED"
-
 
 def default_interval(python, env):
     import json

@@ -2,6 +2,7 @@
 JSON result. Whole-process wall time is measured here, from just before
 fork/exec to the reaped exit."""
 
+import ctypes
 import json
 import os
 import shutil
@@ -12,6 +13,40 @@ import time
 
 class ChildFailed(RuntimeError):
     pass
+
+
+# personality(2): ADDR_NO_RANDOMIZE (linux/personality.h) turns address
+# space layout randomisation off for the programs this process execs next.
+ADDR_NO_RANDOMIZE = 0x0040000
+_QUERY = 0xFFFFFFFF
+
+
+def _no_aslr_fn():
+    """A preexec_fn (resolved here, in the parent) that sets
+    ADDR_NO_RANDOMIZE before exec, or None without libc's personality().
+    Where the kernel refuses it (a seccomp profile may) ASLR stays on;
+    the child reports what it got (child.py, `layout_fixed`)."""
+    try:
+        personality = ctypes.CDLL(None).personality
+    except (OSError, AttributeError):
+        return None
+    personality.argtypes = [ctypes.c_ulong]
+    personality.restype = ctypes.c_int
+
+    def preexec():
+        cur = personality(_QUERY)
+        if cur != -1:
+            personality(cur | ADDR_NO_RANDOMIZE)
+    return preexec
+
+
+def layout_fixed():
+    """True when this process runs with ASLR off (read by child.py)."""
+    try:
+        with open("/proc/self/personality") as f:
+            return bool(int(f.read(), 16) & ADDR_NO_RANDOMIZE)
+    except (OSError, ValueError):
+        return False
 
 
 def wait_rusage(proc, timeout):
@@ -39,14 +74,16 @@ def peak_rss_kib(res, ru):
 
 
 def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
-              on_ready=None):
+              on_ready=None, fixed_layout=False):
     """Runs one measurement. Returns the child's JSON dict plus `wall`
     (whole-process seconds), `maxrss_kib` (the child's own peak RSS: the
     VmHWM it reported at the end of run(); harness/rss.py), `ru_maxrss_kib`
     (wait4's figure, which counts the parent's RSS at fork) and
     `utime`/`stime`. With on_ready, the child is started with --handshake:
     on_ready(pid) runs once it has started its tracer and the child
-    proceeds when on_ready returns."""
+    proceeds when on_ready returns. With fixed_layout, the child runs with
+    ASLR off so that a seeded sampled run can be repeated exactly
+    (docs/benchmarks.md, "Repeatable sampled runs")."""
     tmpdir = tempfile.mkdtemp(prefix="pytm-bench-")
     try:
         out_path = os.path.join(tmpdir, "result.json")
@@ -60,7 +97,8 @@ def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
             proc = subprocess.Popen(
                 cmd, env=env, stderr=err,
                 stdout=subprocess.PIPE if on_ready else subprocess.DEVNULL,
-                stdin=subprocess.PIPE if on_ready else subprocess.DEVNULL)
+                stdin=subprocess.PIPE if on_ready else subprocess.DEVNULL,
+                preexec_fn=_no_aslr_fn() if fixed_layout else None)
             if on_ready is not None:
                 line = proc.stdout.readline().decode()
                 if not line.startswith("READY"):

@@ -98,6 +98,8 @@ def accuracy_table(acc):
     seeding = ("seeds 1..%d via %s" % (acc["seeds"], acc["seed_env"])
                if acc.get("seed_env") else
                "%d independent runs (the recorder seeds itself)" % acc["seeds"])
+    if acc.get("layout_fixed"):
+        seeding += ", ASLR off"
     return ("**Figure 4. Sampled-mode accuracy** on `%s`: relative error of "
             "per-line estimated size vs tracemalloc's exact figure, lines "
             "holding >= 1%% of %.1f MB; pooled over lines and runs; %s. %s.\n\n"
