@@ -6,6 +6,8 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "arena.h"
@@ -225,6 +227,35 @@ recorder_get_object_traceback_index(PyObject *Py_UNUSED(mod), PyObject *obj)
     Py_RETURN_NONE;
 }
 
+/* The part _clean_tree and _reap_tree share: runs one sweep of the
+ * process tree (root, ticks)'s arenas under PYTM_SHM_DIR without the GIL
+ * -- pytm_reader_reap_tree(grace_ns, keep_max) when `reap`, else
+ * pytm_reader_clean_tree -- and returns the number removed, or NULL with
+ * OSError("cannot <clean|reap> the process tree's arenas: ..."). The
+ * caller has checked the arguments. */
+static PyObject *
+tree_sweep(bool reap, int64_t root, uint64_t ticks, uint64_t grace_ns,
+           size_t keep_max)
+{
+    int rc;
+    Py_BEGIN_ALLOW_THREADS
+    const char *dir = pytm_session_shm_dir();
+    rc = reap ? pytm_reader_reap_tree(dir, root, ticks, grace_ns, keep_max)
+              : pytm_reader_clean_tree(dir, root, ticks);
+    Py_END_ALLOW_THREADS
+    if (rc < 0)
+        return PyErr_Format(PyExc_OSError, "cannot %s the process tree's "
+                            "arenas: %s", reap ? "reap" : "clean",
+                            pytm_strerror(rc));
+    return PyLong_FromLong(rc);
+}
+
+static bool
+is_pid(long long v)
+{
+    return v > 0 && v <= INT32_MAX;
+}
+
 /* _clean_tree(root_pid, root_ticks) -> number of arenas removed. */
 static PyObject *
 recorder_clean_tree(PyObject *Py_UNUSED(mod), PyObject *args)
@@ -233,16 +264,9 @@ recorder_clean_tree(PyObject *Py_UNUSED(mod), PyObject *args)
     unsigned long long ticks = 0;
     if (!PyArg_ParseTuple(args, "LK:_clean_tree", &root, &ticks))
         return NULL;
-    if (root <= 0 || root > INT32_MAX)
+    if (!is_pid(root))
         return PyErr_Format(PyExc_ValueError, "root_pid must be a PID");
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = pytm_reader_clean_tree(pytm_session_shm_dir(), root, ticks);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return PyErr_Format(PyExc_OSError, "cannot clean the process tree's "
-                            "arenas: %s", pytm_strerror(rc));
-    return PyLong_FromLong(rc);
+    return tree_sweep(false, root, ticks, 0, 0);
 }
 
 /* _reap_tree(root_pid, root_ticks, grace_s, keep_max) -> count removed
@@ -257,18 +281,10 @@ recorder_reap_tree(PyObject *Py_UNUSED(mod), PyObject *args)
     if (!PyArg_ParseTuple(args, "LKdn:_reap_tree", &root, &ticks, &grace,
                           &keep_max))
         return NULL;
-    if (root <= 0 || root > INT32_MAX || !(grace >= 0 && grace < 1e9) ||
-        keep_max < 0)
+    if (!is_pid(root) || !(grace >= 0 && grace < 1e9) || keep_max < 0)
         return PyErr_Format(PyExc_ValueError, "bad _reap_tree arguments");
-    int rc;
-    Py_BEGIN_ALLOW_THREADS
-    rc = pytm_reader_reap_tree(pytm_session_shm_dir(), root, ticks,
-                               (uint64_t)(grace * 1e9), (size_t)keep_max);
-    Py_END_ALLOW_THREADS
-    if (rc < 0)
-        return PyErr_Format(PyExc_OSError, "cannot reap the process tree's "
-                            "arenas: %s", pytm_strerror(rc));
-    return PyLong_FromLong(rc);
+    return tree_sweep(true, root, ticks, (uint64_t)(grace * 1e9),
+                      (size_t)keep_max);
 }
 
 /* _tree_identity() -> (tree_root_pid, tree_root_ticks, parent_pid) of the
