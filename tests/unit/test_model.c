@@ -23,12 +23,7 @@
 #include "model/pytm_error.h"
 #include "model/snap.h"
 #include "model/model.h"
-
-/* A frame for the builder: file and line. */
-struct fr {
-    const char *file;
-    uint32_t line;
-};
+#include "snap_testlib.h"
 
 struct fixture {
     struct pytm_snap cur;  /* "current" snapshot */
@@ -37,36 +32,6 @@ struct fixture {
     struct pytm_model_table tb; /* base table */
     struct pytm_model_table ref; /* reference (fully sorted) table */
 };
-
-/* String index of `str` in s, added when missing. */
-static uint32_t
-intern(struct pytm_snap *s, const char *str)
-{
-    for (uint32_t i = 0; i < s->n_strings; i++)
-        if (strcmp(pytm_snap_string(s, i), str) == 0)
-            return i;
-    uint32_t idx;
-    assert_int_equal(pytm_snap_add_string(s, str, strlen(str), &idx), 0);
-    return idx;
-}
-
-/* Adds a traceback of n frames (most recent first) with live figures. */
-static uint32_t
-add_tb(struct pytm_snap *s, const struct fr *frames, uint32_t n,
-       uint32_t total, int64_t size, int64_t count)
-{
-    uint32_t ids[16], idx;
-    assert_true(n <= 16);
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t str = intern(s, frames[k].file);
-        assert_int_equal(pytm_snap_add_frame(s, str, frames[k].line, &ids[k]), 0);
-    }
-    assert_int_equal(pytm_snap_add_tb(s, ids, n, total, &idx), 0);
-    s->tbs[idx].size = size;
-    s->tbs[idx].count = count;
-    s->tbs[idx].samples = count;
-    return idx;
-}
 
 /* cur:
  *   T0 [a.py:1, main.py:10]  size 100 count 2
@@ -79,12 +44,15 @@ add_tb(struct pytm_snap *s, const struct fr *frames, uint32_t n,
 static void
 build_cur(struct pytm_snap *s)
 {
-    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 2, 100, 2);
-    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 20}}, 2, 2, 50, 1);
-    add_tb(s, (struct fr[]){{"b.py", 5}}, 1, 1, 300, 3);
-    add_tb(s, (struct fr[]){{"a.py", 2}, {"main.py", 10}}, 2, 2, 10, 1);
-    add_tb(s, NULL, 0, 0, 7, 1);
-    add_tb(s, (struct fr[]){{"c.py", 9}}, 1, 1, 0, 0);
+    st_add_tb(s, (struct st_frame[]){{"a.py", 1}, {"main.py", 10}},
+              2, 2, 100, 2);
+    st_add_tb(s, (struct st_frame[]){{"a.py", 1}, {"main.py", 20}},
+              2, 2, 50, 1);
+    st_add_tb(s, (struct st_frame[]){{"b.py", 5}}, 1, 1, 300, 3);
+    st_add_tb(s, (struct st_frame[]){{"a.py", 2}, {"main.py", 10}},
+              2, 2, 10, 1);
+    st_add_tb(s, NULL, 0, 0, 7, 1);
+    st_add_tb(s, (struct st_frame[]){{"c.py", 9}}, 1, 1, 0, 0);
     assert_int_equal(pytm_snap_validate(s), 0);
 }
 
@@ -96,13 +64,14 @@ build_cur(struct pytm_snap *s)
 static void
 build_base(struct pytm_snap *s)
 {
-    intern(s, "z.py");
-    intern(s, "main.py");
-    intern(s, "b.py");
-    intern(s, "a.py");
-    add_tb(s, (struct fr[]){{"z.py", 3}}, 1, 1, 40, 4);
-    add_tb(s, (struct fr[]){{"b.py", 5}}, 1, 1, 100, 1);
-    add_tb(s, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 2, 100, 2);
+    st_intern(s, "z.py");
+    st_intern(s, "main.py");
+    st_intern(s, "b.py");
+    st_intern(s, "a.py");
+    st_add_tb(s, (struct st_frame[]){{"z.py", 3}}, 1, 1, 40, 4);
+    st_add_tb(s, (struct st_frame[]){{"b.py", 5}}, 1, 1, 100, 1);
+    st_add_tb(s, (struct st_frame[]){{"a.py", 1}, {"main.py", 10}},
+              2, 2, 100, 2);
     assert_int_equal(pytm_snap_validate(s), 0);
 }
 
@@ -140,16 +109,6 @@ build(struct pytm_model_table *t, const struct pytm_snap *s,
 {
     struct pytm_model_opts o = {.group = g, .cumulative = cum, .filter = filter};
     assert_int_equal(pytm_model_build(t, s, &o), 0);
-}
-
-/* The row with key (file, line), or NULL. */
-static const struct pytm_model_row *
-find(const struct pytm_model_table *t, const char *file, uint32_t line)
-{
-    for (size_t i = 0; i < t->n_rows; i++)
-        if (strcmp(t->rows[i].filename, file) == 0 && t->rows[i].lineno == line)
-            return &t->rows[i];
-    return NULL;
 }
 
 static void
@@ -209,8 +168,10 @@ test_group_traceback_merges_total_nframe(void **state)
     build_cur(&f->cur);
     /* same frames as T0 but a deeper captured stack, and a third one
      * with the frames in another order (a different key) */
-    add_tb(&f->cur, (struct fr[]){{"a.py", 1}, {"main.py", 10}}, 2, 9, 1000, 5);
-    add_tb(&f->cur, (struct fr[]){{"main.py", 10}, {"a.py", 1}}, 2, 2, 1, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"a.py", 1}, {"main.py", 10}},
+              2, 9, 1000, 5);
+    st_add_tb(&f->cur, (struct st_frame[]){{"main.py", 10}, {"a.py", 1}},
+              2, 2, 1, 1);
     build(&f->t, &f->cur, PYTM_MODEL_TRACEBACK, false, NULL);
     /* T0+T6, T1, T2, T3, T4, T7 */
     assert_int_equal(f->t.n_rows, 6);
@@ -226,7 +187,7 @@ test_group_traceback_merges_total_nframe(void **state)
     assert_true(pytm_model_row_has_tb(&f->t, r, 0));
     assert_false(pytm_model_row_has_tb(&f->t, r, 7));
     /* the "<unknown>" traceback has one frame */
-    const struct pytm_model_row *u = find(&f->t, "<unknown>", 0);
+    const struct pytm_model_row *u = st_find_row(&f->t, "<unknown>", 0);
     assert_non_null(u);
     assert_int_equal(u->nframe, 1);
     assert_int_equal(u->size, 7);
@@ -238,9 +199,11 @@ test_cumulative_lineno_duplicates(void **state)
     struct fixture *f = *state;
     /* X [f.py:1, f.py:1, main.py:1] size 10 count 1: f.py:1 twice.
      * Y [g.py:4, main.py:1]         size 5  count 2 */
-    add_tb(&f->cur, (struct fr[]){{"f.py", 1}, {"f.py", 1}, {"main.py", 1}},
-           3, 3, 10, 1);
-    add_tb(&f->cur, (struct fr[]){{"g.py", 4}, {"main.py", 1}}, 2, 2, 5, 2);
+    st_add_tb(&f->cur,
+              (struct st_frame[]){{"f.py", 1}, {"f.py", 1}, {"main.py", 1}},
+              3, 3, 10, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"g.py", 4}, {"main.py", 1}},
+              2, 2, 5, 2);
     build(&f->t, &f->cur, PYTM_MODEL_LINENO, true, NULL);
     assert_int_equal(f->t.n_rows, 3);
     expect_row(&f->t, 0, "f.py", 1, 20, 2);
@@ -261,9 +224,11 @@ test_cumulative_filename_per_frame(void **state)
     struct fixture *f = *state;
     /* X [f.py:1, f.py:2, main.py:1] size 10 count 1: f.py counted for
      * both of its frames. Y [main.py:7, main.py:1] size 3 count 1. */
-    add_tb(&f->cur, (struct fr[]){{"f.py", 1}, {"f.py", 2}, {"main.py", 1}},
-           3, 3, 10, 1);
-    add_tb(&f->cur, (struct fr[]){{"main.py", 7}, {"main.py", 1}}, 2, 2, 3, 1);
+    st_add_tb(&f->cur,
+              (struct st_frame[]){{"f.py", 1}, {"f.py", 2}, {"main.py", 1}},
+              3, 3, 10, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"main.py", 7}, {"main.py", 1}},
+              2, 2, 3, 1);
     build(&f->t, &f->cur, PYTM_MODEL_FILENAME, true, NULL);
     assert_int_equal(f->t.n_rows, 2);
     expect_row(&f->t, 0, "f.py", 0, 20, 2);
@@ -428,9 +393,9 @@ test_sort_every_column(void **state)
     build_cur(&f->cur);
     build_base(&f->base);
     /* ties: same size/count at different lines to exercise the key */
-    add_tb(&f->cur, (struct fr[]){{"d.py", 3}}, 1, 1, 10, 1);
-    add_tb(&f->cur, (struct fr[]){{"d.py", 2}}, 1, 1, 10, 1);
-    add_tb(&f->cur, (struct fr[]){{"e.py", 1}}, 1, 1, 30, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"d.py", 3}}, 1, 1, 10, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"d.py", 2}}, 1, 1, 10, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"e.py", 1}}, 1, 1, 30, 1);
     build(&f->t, &f->cur, PYTM_MODEL_LINENO, false, NULL);
     build(&f->tb, &f->base, PYTM_MODEL_LINENO, false, NULL);
     assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
@@ -482,9 +447,11 @@ test_traceback_key_order_oldest_first(void **state)
      * R = [a.py:1]         -> _frames (a.py:1): a proper prefix of P
      * Equal size and count: statistics() orders by key descending, so
      * Q, P, R. (Most-recent-first order would give P first.) */
-    add_tb(&f->cur, (struct fr[]){{"z.py", 1}, {"a.py", 1}}, 2, 2, 8, 1);
-    add_tb(&f->cur, (struct fr[]){{"a.py", 2}, {"b.py", 1}}, 2, 2, 8, 1);
-    add_tb(&f->cur, (struct fr[]){{"a.py", 1}}, 1, 1, 8, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"z.py", 1}, {"a.py", 1}},
+              2, 2, 8, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"a.py", 2}, {"b.py", 1}},
+              2, 2, 8, 1);
+    st_add_tb(&f->cur, (struct st_frame[]){{"a.py", 1}}, 1, 1, 8, 1);
     build(&f->t, &f->cur, PYTM_MODEL_TRACEBACK, false, NULL);
     assert_int_equal(f->t.n_rows, 3);
     assert_int_equal(f->t.rows[0].tb, 1);
@@ -522,8 +489,10 @@ build_big(struct pytm_snap *s, uint32_t n, uint32_t salt)
             continue;
         int64_t size = (int64_t)((x >> 16) % 40) * 8;
         int64_t count = (int64_t)((x >> 8) % 5) + 1;
-        add_tb(s, (struct fr[]){{files[i % 3], i + 1}, {"main.py", i % 11}}, 2,
-               2, size, count);
+        st_add_tb(s,
+                  (struct st_frame[]){{files[i % 3], i + 1},
+                                      {"main.py", i % 11}},
+                  2, 2, size, count);
     }
     assert_int_equal(pytm_snap_validate(s), 0);
 }
@@ -603,7 +572,8 @@ test_unsorted_build_and_n_sorted(void **state)
     assert_int_equal(f->t.n_rows, 4);
     assert_int_equal(f->t.n_sorted, 0);
     for (size_t i = 0; i < f->ref.n_rows; i++) {
-        const struct pytm_model_row *r = find(&f->t, f->ref.rows[i].filename,
+        const struct pytm_model_row *r = st_find_row(&f->t,
+                                                     f->ref.rows[i].filename,
                                               f->ref.rows[i].lineno);
         assert_non_null(r);
         assert_true(same_row(r, &f->ref.rows[i]));
@@ -640,9 +610,9 @@ test_one_base_table_serves_many_diffs(void **state)
         build_opts(&f->t, &f->cur, PYTM_MODEL_LINENO, round != 1);
         assert_int_equal(pytm_model_diff(&f->t, &f->tb), 0);
         assert_int_equal(f->t.n_rows, 5);
-        const struct pytm_model_row *b = find(&f->t, "b.py", 5);
-        const struct pytm_model_row *z = find(&f->t, "z.py", 3);
-        const struct pytm_model_row *a = find(&f->t, "a.py", 1);
+        const struct pytm_model_row *b = st_find_row(&f->t, "b.py", 5);
+        const struct pytm_model_row *z = st_find_row(&f->t, "z.py", 3);
+        const struct pytm_model_row *a = st_find_row(&f->t, "a.py", 1);
         assert_non_null(b);
         assert_non_null(z);
         assert_non_null(a);

@@ -3,6 +3,7 @@
 # whatever else is (PYTM_BUILD_TUI and PYTM_BUILD_EXTENSION off too).
 pytm_add_unit_test(NAME test_model
   SOURCES ${PROJECT_SOURCE_DIR}/tests/unit/test_model.c
+          ${PROJECT_SOURCE_DIR}/tests/unit/snap_testlib.c
   LIBS pytm_model)
 target_compile_options(test_model PRIVATE -Wall -Wextra)
 # pytm_bench_model --check (bench/model/bench_model.c): the api, full and top

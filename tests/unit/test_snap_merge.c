@@ -14,27 +14,16 @@
 #include "model/pytm_error.h"
 #include "model/snap.h"
 #include "model/snap_merge.h"
+#include "snap_testlib.h"
 
 /* A process snapshot: tb0 = [a.py:1] of `a` bytes, tb1 = [own:2, a.py:1]
  * of `b` bytes, where `own` is a filename only this process has. */
 static void
 build(struct pytm_snap *s, const char *own, int64_t a, int64_t b)
 {
-    uint32_t sa, so, fa, fo, t;
     pytm_snap_init(s);
-    assert_int_equal(pytm_snap_add_string(s, own, strlen(own), &so), 0);
-    assert_int_equal(pytm_snap_add_string(s, "a.py", 4, &sa), 0);
-    assert_int_equal(pytm_snap_add_frame(s, sa, 1, &fa), 0);
-    assert_int_equal(pytm_snap_add_frame(s, so, 2, &fo), 0);
-    assert_int_equal(pytm_snap_add_tb(s, &fa, 1, 1, &t), 0);
-    s->tbs[t].size = a;
-    s->tbs[t].count = 1;
-    s->tbs[t].samples = 1;
-    const uint32_t ids[2] = {fo, fa};
-    assert_int_equal(pytm_snap_add_tb(s, ids, 2, 2, &t), 0);
-    s->tbs[t].size = b;
-    s->tbs[t].count = 2;
-    s->tbs[t].samples = 2;
+    st_add_tb(s, (struct st_frame[]){{"a.py", 1}}, 1, 1, a, 1);
+    st_add_tb(s, (struct st_frame[]){{own, 2}, {"a.py", 1}}, 2, 2, b, 2);
     s->totals.traced_current = a + b;
     s->totals.traced_peak = 2 * (a + b);
     s->totals.n_allocs = 10;
@@ -80,16 +69,6 @@ teardown(void **state)
     return 0;
 }
 
-static const struct pytm_model_row *
-find(const struct pytm_model_table *t, const char *file, uint32_t line)
-{
-    for (size_t i = 0; i < t->n_rows; i++)
-        if (strcmp(t->rows[i].filename, file) == 0
-            && t->rows[i].lineno == line)
-            return &t->rows[i];
-    return NULL;
-}
-
 static void
 test_sum_joins_same_line(void **state)
 {
@@ -109,10 +88,10 @@ test_sum_joins_same_line(void **state)
     assert_int_equal(pytm_model_build(&f->t, m, &o), 0);
     assert_int_equal(f->t.n_rows, 3); /* a.py:1 joined, one.py:2, two.py:2 */
     assert_int_equal(f->t.total_size, 1177);
-    assert_non_null(find(&f->t, "a.py", 1));
-    assert_int_equal(find(&f->t, "a.py", 1)->size, 1100);
-    assert_int_equal(find(&f->t, "one.py", 2)->size, 7);
-    assert_int_equal(find(&f->t, "two.py", 2)->size, 70);
+    assert_non_null(st_find_row(&f->t, "a.py", 1));
+    assert_int_equal(st_find_row(&f->t, "a.py", 1)->size, 1100);
+    assert_int_equal(st_find_row(&f->t, "one.py", 2)->size, 7);
+    assert_int_equal(st_find_row(&f->t, "two.py", 2)->size, 70);
 }
 
 static void
@@ -125,14 +104,14 @@ test_split_keeps_processes_apart(void **state)
     struct pytm_model_opts o = {.group = PYTM_MODEL_LINENO};
     assert_int_equal(pytm_model_build(t, &f->m, &o), 0);
     assert_int_equal(t->n_rows, 4);
-    assert_int_equal(find(t, "[11] a.py", 1)->size, 100);
-    assert_int_equal(find(t, "[22] a.py", 1)->size, 1000);
-    assert_int_equal(find(t, "[22] two.py", 2)->size, 70);
+    assert_int_equal(st_find_row(t, "[11] a.py", 1)->size, 100);
+    assert_int_equal(st_find_row(t, "[22] a.py", 1)->size, 1000);
+    assert_int_equal(st_find_row(t, "[22] two.py", 2)->size, 70);
     assert_int_equal(t->total_size, 1177);
     int64_t pid;
     const char *rest;
-    assert_true(pytm_snap_merge_split_pid(find(t, "[22] two.py", 2)->filename,
-                                          &pid, &rest));
+    const struct pytm_model_row *r = st_find_row(t, "[22] two.py", 2);
+    assert_true(pytm_snap_merge_split_pid(r->filename, &pid, &rest));
     assert_int_equal(pid, 22);
     assert_string_equal(rest, "two.py");
     /* the traceback key also goes through the prefixed names */
