@@ -60,8 +60,15 @@ draw(struct pytm_app *app)
         pytm_screen_draw(app);
 }
 
+/* Batch mode on -p PID whose process is gone: nothing more to refresh. */
+static bool
+batch_target_gone(const struct pytm_app *app)
+{
+    return app->opt.iterations > 0 && app->opt.pid && app->src.exited;
+}
+
 int
-pytm_loop_run(struct pytm_app *app)
+pytm_loop_run(struct pytm_app *app, long *refreshes_out)
 {
     if (pytm_term_start() != 0)
         return 1;
@@ -73,6 +80,7 @@ pytm_loop_run(struct pytm_app *app)
     double shown_at = 0;
     double next = mono() + app->delay;
     bool quit = false;
+    int rc = 0;
     while (!quit) {
         /* a status message stays 5 s; "exited" stays while exited */
         if (strcmp(shown, app->status) != 0) {
@@ -82,6 +90,10 @@ pytm_loop_run(struct pytm_app *app)
             app->status[0] = shown[0] = '\0';
         }
         draw(app);
+        if (batch_target_gone(app)) {
+            rc = PYTM_LOOP_GONE;
+            break;
+        }
         if (app->opt.iterations > 0 && refreshes >= app->opt.iterations)
             break;
         int wait_ms = (int)((next - mono()) * 1000.0);
@@ -112,5 +124,7 @@ pytm_loop_run(struct pytm_app *app)
     }
     pytm_detail_close();
     pytm_term_stop();
-    return 0;
+    if (refreshes_out)
+        *refreshes_out = refreshes;
+    return rc;
 }

@@ -9,7 +9,8 @@
  *   --once [--group G] [--cumulative] [--limit N] [--json]
  *
  * main.c parses the arguments and opens the source; errors are one
- * line on stderr and exit status 1.
+ * line on stderr and exit status 1; a -p target that has exited ends
+ * --once and --iterations with one line and status 3 (gone()).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -49,7 +50,8 @@ usage(FILE *out)
           "                       (python -m pytm attach PID; $PYTM_PYTHON, default\n"
           "                       python3) and stop again when pytmtop quits\n"
           "  -d, --delay SECONDS  refresh interval (default 1)\n"
-          "  --iterations N       refresh N times, then exit (batch mode)\n"
+          "  --iterations N       refresh N times, then exit (batch mode; with -p,\n"
+          "                       at once when PID has exited: status 3)\n"
           "  --once               print the table once and exit (with -- COMMAND:\n"
           "                       after one refresh interval -d, or at the\n"
           "                       command's exit if sooner)\n"
@@ -67,6 +69,8 @@ usage(FILE *out)
           "environment:\n"
           "  PYTM_SHM_DIR         directory of the arenas (default /dev/shm), for\n"
           "                       -p, -- COMMAND, --list and --clean\n"
+          "exit status: 0 fine, 1 error, 3 the -p PID target has exited\n"
+          "  (--once printed its last figures; --iterations stopped early)\n"
           "keys: press ? in the viewer\n",
           out);
 }
@@ -230,6 +234,9 @@ open_source(struct pytm_app *app, char **files, int n_files)
             we_attached = true;
             err = pytm_source_open_pid(&app->src, (pid_t)o->pid);
         }
+        if (err == PYTM_E_NOENT && !pytm_attachcmd_pid_exists((pid_t)o->pid))
+            return fail("pid %s: no such process, and no pytm arena is left "
+                        "for it%s", buf, "");
         if (err) {
             return fail("pid %s: %s", buf, pytm_strerror(err));
         }
@@ -264,6 +271,16 @@ open_source(struct pytm_app *app, char **files, int n_files)
         return open_file(NULL, &app->src, files[1]);
     }
     return open_file(NULL, &app->src, files[0]);
+}
+
+/* Batch mode on -p PID found the target exited: one line on stderr,
+ * "pytmtop: pid N has exited: <what>", and the distinct exit status. */
+static int
+gone(const struct pytm_app *app, const char *what)
+{
+    fprintf(stderr, "pytmtop: pid %lld has exited: %s\n",
+            (long long)app->opt.pid, what);
+    return PYTM_LOOP_GONE;
 }
 
 /* --children: the tree over the opened source, with a first merge. */
@@ -312,14 +329,24 @@ main(int argc, char **argv)
     if (rc == 0 && app.opt.children)
         rc = open_tree(&app);
     if (rc == 0) {
+        long refreshes = 0;
         if (app.opt.once) {
             if (pytm_once_run(&app, stdout))
                 rc = app.model_err
                          ? fail("cannot build the table: %s%s",
                                 pytm_strerror(app.model_err), "")
                          : fail("cannot write the output%s%s", "", "");
+            else if (app.opt.pid && app.src.exited)
+                rc = gone(&app, "the figures above are its last");
         } else {
-            rc = pytm_loop_run(&app);
+            rc = pytm_loop_run(&app, &refreshes);
+            if (rc == PYTM_LOOP_GONE) {
+                char what[96];
+                snprintf(what, sizeof what, "its last figures were shown; "
+                         "stopped after %ld of %ld refreshes", refreshes,
+                         app.opt.iterations);
+                rc = gone(&app, what);
+            }
         }
     }
     if (app.child > 0)

@@ -8,6 +8,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -197,7 +198,8 @@ def test_errors_exit_1_with_one_line(tools, tmp_path):
     dead.wait()
     r = run_pytmtop("-p", str(dead.pid), "--once")
     assert r.returncode == 1
-    assert r.stderr.count("\n") == 1 and "no pytm arena" in r.stderr
+    assert r.stderr.count("\n") == 1 and "no such process" in r.stderr
+    assert "no pytm arena" in r.stderr
     bad = tmp_path / "corrupt.pytm"
     bad.write_bytes(b"PYTMDUMP" + os.urandom(300))
     r = run_pytmtop(str(bad), "--once")
@@ -215,7 +217,7 @@ def test_dead_pid_interactive_restores_nothing_broken(tools, tmux_factory):
     s = tmux_factory("%s -p %d" % (shlex.quote(PYTMTOP), dead.pid),
                      width=80, height=20)
     assert s.wait_text("PYTMTOP-EXIT=1")
-    assert "no pytm arena found" in s.capture()
+    assert "no such process" in s.capture()
     assert not s.alternate_on()
 
 
@@ -238,6 +240,61 @@ def test_iterations_batch_mode_exits_by_itself(target, tmux_factory):
     s = tmux_factory(cmd, width=100, height=30)
     assert s.wait_text("PYTMTOP-EXIT=0", 15), s.capture()
     assert not s.alternate_on()
+
+
+def test_iterations_stop_when_the_target_exits(target, tmux_factory):
+    """GIVEN pytmtop -p PID in batch mode with far more refreshes to go
+    than the test waits for
+    WHEN the target exits
+    THEN pytmtop stops by itself with status 3 and one line saying so
+    (before, it polled the dead arena until --iterations ran out)."""
+    s = start_viewer(tmux_factory, target, "--iterations", "100000")
+    target.stop()
+    assert s.wait_text("PYTMTOP-EXIT=3", 15), s.capture()
+    assert "pytmtop: pid %d has exited: its last figures were shown" \
+        % target.pid in s.capture()
+    assert not s.alternate_on()
+
+
+def test_interactive_view_keeps_last_figures_of_an_exited_target(
+        target, tmux_factory):
+    """GIVEN the interactive view on a target
+    WHEN the target exits
+    THEN its last rows stay on screen marked exited until q."""
+    s = start_viewer(tmux_factory, target)
+    target.stop()
+    assert s.wait_text("[process exited: showing last data]"), s.capture()
+    screen = s.capture()
+    assert "target.py:%d" % target_line("LINE_FIRST") in screen, screen
+    time.sleep(1.0)
+    assert "PYTMTOP-EXIT" not in s.capture()
+    s.send("q")
+    assert s.wait_text("PYTMTOP-EXIT=0")
+
+
+def test_batch_modes_on_a_target_dead_at_startup(target, tmux_factory):
+    """GIVEN a target killed by SIGKILL (its arena stays behind)
+    WHEN pytmtop -p PID --once, then --iterations, start on it
+    THEN --once prints the last figures marked exited and exits 3 with one
+    line on stderr; --iterations stops at once, also with 3."""
+    target.proc.kill()
+    target.proc.wait()
+    path = os.path.join(os.environ.get("PYTM_SHM_DIR") or "/dev/shm",
+                        "pytm-%d" % target.pid)
+    try:
+        r = run_pytmtop("-p", str(target.pid), "--once")
+        assert r.returncode == 3, (r.returncode, r.stderr)
+        assert "(exited)" in r.stdout.splitlines()[0], r.stdout
+        assert "target.py:%d" % target_line("LINE_FIRST") in r.stdout
+        assert r.stderr == ("pytmtop: pid %d has exited: the figures above "
+                            "are its last\n" % target.pid)
+        s = tmux_factory("%s -p %d -d 0.1 --iterations 100000"
+                         % (shlex.quote(PYTMTOP), target.pid))
+        assert s.wait_text("PYTMTOP-EXIT=3", 15), s.capture()
+        assert "stopped after 0 of 100000 refreshes" in s.capture()
+    finally:
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 def test_spawn_once_waits_for_the_script(tools, tmp_path):
