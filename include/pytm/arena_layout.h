@@ -105,7 +105,9 @@ struct pytm_arena_counters {
     _Atomic int64_t traced_current; /* live traced bytes (estimate) */
     _Atomic int64_t traced_peak;    /* max of traced_current since start
                                        or the last reset_peak() */
-    _Atomic uint64_t n_allocs;      /* allocations seen by the hooks,
+    _Atomic uint64_t n_allocs;      /* allocations made: exact mode counts
+                                       them, sampled mode estimates them
+                                       (sum of est_count over samples);
                                        flushed from threads at each sample
                                        and at thread exit */
     _Atomic uint64_t n_samples;     /* allocations recorded (all of them
@@ -214,7 +216,8 @@ enum pytm_arena_thread_state {
 struct pytm_arena_thread {
     _Atomic uint32_t state;     /* enum pytm_arena_thread_state */
     int32_t tid;                /* gettid() of the owner */
-    _Atomic uint64_t n_allocs;  /* allocations seen (flushed at samples) */
+    _Atomic uint64_t n_allocs;  /* allocations made, counted or estimated
+                                   like the header's (flushed at samples) */
     _Atomic uint64_t n_samples; /* samples recorded by this thread */
     _Atomic uint64_t n_dropped; /* samples this thread had to drop */
     _Atomic uint64_t alloc_bytes_est; /* estimated bytes allocated */

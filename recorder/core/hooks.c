@@ -36,13 +36,17 @@
  *     is also how stop() knows nobody still writes into the arena it is
  *     about to unmap.
  *
- * The reentrancy guard (TLS) is set for the whole time a hook runs its
- * own code, the underlying allocator included. A hook entered with the
- * guard set passes straight through -- that is how pymalloc's
- * PyMem_RawMalloc() fallback for a block already seen by the OBJ hook is
- * neither counted by the sampler nor recorded twice (tracemalloc does the
- * same). Frees and the removal half of realloc are never skipped: a RAW
- * record must be forgotten whoever frees it.
+ * Reentry. Any hook may re-enter another on the same thread (pymalloc
+ * serves large requests with PyMem_RawMalloc(); the recorder's public-API
+ * frame fallback creates frame objects). Such an inner call must be
+ * neither counted by the sampler nor recorded twice (tracemalloc ignores
+ * it too). Sampled mode parks the thread's countdown around any code
+ * that may re-enter (threads.h, PARKING), so inner calls see a countdown
+ * that cannot cross and take the unsampled path; its fast path reads no
+ * guard. Exact mode sets the TLS guard for the whole time a hook runs its
+ * own code, the underlying allocator included, and a hook entered with
+ * it set passes straight through. Frees and the removal half of realloc
+ * are never skipped: a record must be forgotten whoever frees it.
  *
  * Frees. The free of an unsampled block is the hottest path. In sampled
  * mode a byte counter per address bucket (tables.h) proves most blocks
@@ -108,18 +112,20 @@ static struct hook_domain dom_obj = {.domain = PYMEM_DOMAIN_OBJ};
 
 /* ---- generic paths ---------------------------------------------------- */
 
-/* Sampled-mode fast path without the reentrancy guard. The guard exists
- * so that a block is not seen twice when the allocator below re-enters a
- * hook for it: pymalloc serves requests above 512 bytes with
- * PyMem_RawMalloc(). Smaller MEM/OBJ requests never do that with the
- * block itself, and the RAW allocator below (libc) never calls back into
- * Python, so for them an unsampled call can be a plain tail call.
- * 448 leaves room for the debug hooks' padding (PYTHONMALLOC=debug adds
- * 4 * sizeof(size_t) before handing the request to pymalloc). The one
- * RAW call pymalloc may make for a small request (growing its arena
- * vector with PyMem_RawRealloc) is then sampled like any RAW request --
- * it is real memory the program caused. Exact mode always guards, so
- * that it matches tracemalloc, which ignores all reentrant calls. */
+/* Sampled mode has no reentrancy guard on its fast path: the countdown
+ * alone decides, and code that may re-enter a hook parks it first
+ * (threads.h, PARKING). An unsampled MEM/OBJ request of at most
+ * NO_REENTRY_MAX bytes cannot make the allocator below re-enter a hook
+ * with the block itself (pymalloc serves requests above 512 bytes with
+ * PyMem_RawMalloc()), and the RAW allocator below (libc) never calls back
+ * into Python, so those are plain tail calls. 448 leaves room for the
+ * debug hooks' padding (PYTHONMALLOC=debug adds 4 * sizeof(size_t) before
+ * handing the request to pymalloc). The one RAW call pymalloc may make
+ * for a small request (growing its arena vector with PyMem_RawRealloc)
+ * is then sampled like any RAW request -- it is real memory the program
+ * caused. Larger unsampled requests park the countdown around the call.
+ * Exact mode keeps the guard, so that it ignores all reentrant calls, as
+ * tracemalloc does. */
 #define NO_REENTRY_MAX 448u
 
 static ALWAYS_INLINE void *
@@ -129,62 +135,82 @@ call_alloc(struct hook_domain *d, bool zeroed, size_t nelem, size_t elsize)
                   : d->prev.malloc(d->prev.ctx, elsize);
 }
 
-/* The rest of an allocation once the fast path has decided it needs the
- * guard: the block is sampled, or the allocator below may re-enter a hook
- * with it. Out of line (one noinline copy per trampoline, see
- * TRAMPOLINES), so that the unsampled path needs no stack frame: it ends
- * in a tail jump either way. */
+/* End of a slow path (pytm_slow_enter) whose allocation returned p:
+ * record the block (the policy decides, with the weights), or redraw
+ * the countdown when the allocation failed. */
+static ALWAYS_INLINE void
+record_and_leave(struct hook_domain *d, bool raw, struct pytm_tls *t,
+                 void *p, size_t size)
+{
+    if (p == NULL)
+        pytm_policy_skip(t);
+    else if (raw)
+        pytm_record_alloc_raw(d->session, t, p, size);
+    else
+        pytm_record_alloc_main(d->session, t, p, size);
+    pytm_slow_leave(t);
+}
+
+/* The rest of an allocation once the fast path has decided it needs more
+ * than a tail call: the block is to be recorded (`sample`: a crossing, or
+ * exact mode), or the allocator below may re-enter a hook with it. Out of
+ * line (one noinline copy per trampoline, see TRAMPOLINES), so that the
+ * fast path needs no stack frame: it ends in a tail jump either way. */
 static ALWAYS_INLINE void *
-gen_alloc_guarded(struct hook_domain *d, bool raw, bool zeroed, bool sample,
-                  size_t nelem, size_t elsize, size_t size)
+gen_alloc_slow(struct hook_domain *d, bool raw, bool zeroed, bool sample,
+               size_t nelem, size_t elsize, size_t size)
 {
     struct pytm_tls *t = &pytm_tls;
-    pytm_guard_set(t);
-    void *p = call_alloc(d, zeroed, nelem, elsize);
-    if (UNLIKELY(sample)) {
-        if (p == NULL)
-            pytm_policy_skip(t);
-        else if (raw)
-            pytm_record_alloc_raw(d->session, t, p, size);
-        else
-            pytm_record_alloc_main(d->session, t, p, size);
+    if (!sample) {
+        int64_t was = pytm_park(t);
+        void *p = call_alloc(d, zeroed, nelem, elsize);
+        pytm_unpark(t, was);
+        return p;
     }
-    pytm_guard_clear(t);
+    pytm_slow_enter(t);
+    void *p = call_alloc(d, zeroed, nelem, elsize);
+    record_and_leave(d, raw, t, p, size);
     return p;
 }
 
-typedef void *(*alloc_guarded_fn)(struct hook_domain *d, bool sample,
-                                  size_t nelem, size_t elsize, size_t size);
+typedef void *(*alloc_slow_fn)(struct hook_domain *d, bool sample,
+                               size_t nelem, size_t elsize, size_t size);
 
 /* malloc (nelem ignored, must be 1) and calloc. `raw` selects the RAW
- * table, `exact` skips the sampler; `guarded` is this trampoline's copy
- * of gen_alloc_guarded. All are compile-time constants in every
- * trampoline, so each one compiles to its own straight path. Counted
- * with callgrind on bench/quick_overhead.py's alloc loop (3.5 M mallocs
- * and frees, CPython 3.11, gcc 12 -O2): an unsampled malloc runs 16.4
- * instructions of ours and a free 10.0 (21.0 and 14.0 while the guarded
- * part was inlined and forced a stack frame on every call); a PEP 445
- * pass-through hook runs 3.7 and 4.1. */
+ * table, `exact` skips the sampler; `slow` is this trampoline's copy of
+ * gen_alloc_slow. All are compile-time constants in every trampoline, so
+ * each one compiles to its own straight path. The sampled fast path is
+ * the TLS offset load, `sub size, %fs:left; jle`, a size test for
+ * MEM/OBJ, and the two-instruction tail call. Counted with callgrind on
+ * bench/quick_overhead.py's alloc loop (3.2 M mallocs and frees, CPython
+ * 3.11, gcc 12 -O2; docs/benchmarks.md, "Fast path"): an unsampled OBJ
+ * malloc runs 7.0 instructions and a free 8.0 (the free filter's load is
+ * 6 of them); a PEP 445 pass-through hook runs 4.0 and 4.0. The guarded
+ * design before it ran 18.0 and 10.0. */
 static ALWAYS_INLINE void *
 gen_alloc(struct hook_domain *d, bool raw, bool exact, bool zeroed,
-          size_t nelem, size_t elsize, alloc_guarded_fn guarded)
+          size_t nelem, size_t elsize, alloc_slow_fn slow)
 {
     struct pytm_tls *t = &pytm_tls;
-    if (UNLIKELY(t->guard))
-        return call_alloc(d, zeroed, nelem, elsize);
     /* calloc overflow: the allocator returns NULL, size is then unused */
     size_t size = zeroed ? nelem * elsize : elsize;
-    t->n_allocs++;
-    bool sample = exact || pytm_policy_crossed(t, size);
-    /* Unsampled and nothing below can re-enter a hook with this block:
-     * tail-call the allocator without the guard (see NO_REENTRY_MAX). */
-    if (LIKELY(!sample) && (raw || size <= NO_REENTRY_MAX))
+    if (exact) {
+        if (UNLIKELY(t->guard))
+            return call_alloc(d, zeroed, nelem, elsize);
+        return slow(d, true, nelem, elsize, size);
+    }
+    /* Three exits with a constant `sample` each, so that nothing but
+     * the flags carries the decision (no setcc, no register shuffle). */
+    if (UNLIKELY(pytm_policy_crossed(t, size)))
+        return slow(d, true, nelem, elsize, size);
+    if (LIKELY(raw || size <= NO_REENTRY_MAX))
         return call_alloc(d, zeroed, nelem, elsize);
-    return guarded(d, sample, nelem, elsize, size);
+    return slow(d, false, nelem, elsize, size);
 }
 
 /* A free that may concern a recorded block: forget it, then free. Out of
- * line like gen_alloc_guarded. */
+ * line like gen_alloc_slow. Frees are never skipped, parked or guarded:
+ * a record must be forgotten whoever frees it. */
 static ALWAYS_INLINE void
 gen_free_recorded(struct hook_domain *d, bool raw, void *ptr)
 {
@@ -215,9 +241,13 @@ gen_free(struct hook_domain *d, bool raw, bool exact, void *ptr,
     d->prev.free(d->prev.ctx, ptr);
 }
 
+/* realloc = free of the old block + allocation of the new one
+ * (tracemalloc: remove the old trace, add a new one at the current
+ * traceback). Everything but the sampled fast path, out of line: exact
+ * mode, a crossing (`sample`), and a RAW block the filter may know. */
 static ALWAYS_INLINE void *
-gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
-            size_t size)
+gen_realloc_slow(struct hook_domain *d, bool raw, bool exact, void *ptr,
+                 size_t size, bool sample)
 {
     struct pytm_tls *t = &pytm_tls;
     struct pytm_trace_rec old;
@@ -228,17 +258,14 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
     if (raw && ptr != NULL && UNLIKELY(pytm_filter_raw_maybe(ptr)))
         took = pytm_record_raw_take(d->session, ptr, &old, &epoch);
 
-    bool reentrant = UNLIKELY(t->guard);
-    bool sample = false;
-    if (!reentrant) {
-        t->n_allocs++;
-        pytm_guard_set(t);
-        sample = exact || pytm_policy_crossed(t, size);
-    }
+    bool reentrant = exact && UNLIKELY(t->guard);
+    int64_t was = 0;
+    if (sample && !reentrant)
+        pytm_slow_enter(t);
+    else if (!exact)
+        was = pytm_park(t);
     void *p2 = d->prev.realloc(d->prev.ctx, ptr, size);
 
-    /* The old block is gone when the realloc succeeded (tracemalloc:
-     * remove the old trace, add a new one at the current traceback). */
     if (raw) {
         if (took) {
             if (p2 != NULL)
@@ -253,15 +280,42 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
     }
     if (reentrant)
         return p2;
-    if (UNLIKELY(sample)) {
-        if (p2 == NULL)
-            pytm_policy_skip(t);
-        else if (raw)
-            pytm_record_alloc_raw(d->session, t, p2, size);
-        else
-            pytm_record_alloc_main(d->session, t, p2, size);
+    if (!sample) {
+        pytm_unpark(t, was);
+        return p2;
     }
-    pytm_guard_clear(t);
+    record_and_leave(d, raw, t, p2, size);
+    return p2;
+}
+
+typedef void *(*realloc_slow_fn)(struct hook_domain *d, void *ptr,
+                                 size_t size, bool sample);
+
+/* Sampled mode: an unsampled RAW realloc of a block the RAW filter does
+ * not know is a tail call. An unsampled MEM/OBJ realloc parks the
+ * countdown around the call, since pymalloc re-enters the RAW hooks for a
+ * large old or new block and the old block's size is not known here. */
+static ALWAYS_INLINE void *
+gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
+            size_t size, realloc_slow_fn slow)
+{
+    struct pytm_tls *t = &pytm_tls;
+    if (exact)
+        return slow(d, ptr, size, true);
+    if (raw) {
+        bool known = ptr != NULL && UNLIKELY(pytm_filter_raw_maybe(ptr));
+        bool sample = pytm_policy_crossed(t, size);
+        if (LIKELY(!sample) && LIKELY(!known))
+            return d->prev.realloc(d->prev.ctx, ptr, size);
+        return slow(d, ptr, size, sample);
+    }
+    if (UNLIKELY(pytm_policy_crossed(t, size)))
+        return slow(d, ptr, size, true);
+    int64_t was = pytm_park(t);
+    void *p2 = d->prev.realloc(d->prev.ctx, ptr, size);
+    if (p2 != NULL && ptr != NULL && UNLIKELY(pytm_filter_main_maybe(ptr)))
+        pytm_record_free_main(d->session, ptr);
+    pytm_unpark(t, was);
     return p2;
 }
 
@@ -269,20 +323,18 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
 
 #define NOINLINE __attribute__((noinline))
 
-#define TRAMPOLINES(tag, RAW, EXACT)                                        \
-    static NOINLINE void *tag##_malloc_guarded(                             \
+#define TRAMPOLINES(tag, DOM, RAW, EXACT)                                   \
+    static NOINLINE void *tag##_malloc_slow(                                \
         struct hook_domain *d, bool sample, size_t nelem, size_t elsize,    \
         size_t size)                                                        \
     {                                                                       \
-        return gen_alloc_guarded(d, RAW, false, sample, nelem, elsize,      \
-                                 size);                                     \
+        return gen_alloc_slow(d, RAW, false, sample, nelem, elsize, size);  \
     }                                                                       \
-    static NOINLINE void *tag##_calloc_guarded(                             \
+    static NOINLINE void *tag##_calloc_slow(                                \
         struct hook_domain *d, bool sample, size_t nelem, size_t elsize,    \
         size_t size)                                                        \
     {                                                                       \
-        return gen_alloc_guarded(d, RAW, true, sample, nelem, elsize,       \
-                                 size);                                     \
+        return gen_alloc_slow(d, RAW, true, sample, nelem, elsize, size);   \
     }                                                                       \
     static NOINLINE void tag##_free_recorded(struct hook_domain *d,         \
                                              void *ptr)                     \
@@ -291,47 +343,61 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
     }                                                                       \
     static void *tag##_malloc(void *ctx, size_t size)                       \
     {                                                                       \
-        return gen_alloc(ctx, RAW, EXACT, false, 1, size,                   \
-                         tag##_malloc_guarded);                             \
+        (void)ctx;                                                          \
+        return gen_alloc(&DOM, RAW, EXACT, false, 1, size,                   \
+                         tag##_malloc_slow);                                \
     }                                                                       \
     static void *tag##_calloc(void *ctx, size_t nelem, size_t elsize)       \
     {                                                                       \
-        return gen_alloc(ctx, RAW, EXACT, true, nelem, elsize,              \
-                         tag##_calloc_guarded);                             \
+        (void)ctx;                                                          \
+        return gen_alloc(&DOM, RAW, EXACT, true, nelem, elsize,              \
+                         tag##_calloc_slow);                                \
+    }                                                                       \
+    static NOINLINE void *tag##_realloc_slow(                               \
+        struct hook_domain *d, void *ptr, size_t size, bool sample)         \
+    {                                                                       \
+        return gen_realloc_slow(d, RAW, EXACT, ptr, size, sample);          \
     }                                                                       \
     static void *tag##_realloc(void *ctx, void *ptr, size_t size)           \
     {                                                                       \
-        return gen_realloc(ctx, RAW, EXACT, ptr, size);                     \
+        (void)ctx;                                                          \
+        return gen_realloc(&DOM, RAW, EXACT, ptr, size, tag##_realloc_slow); \
     }                                                                       \
     static void tag##_free(void *ctx, void *ptr)                            \
     {                                                                       \
-        gen_free(ctx, RAW, EXACT, ptr, tag##_free_recorded);                \
+        (void)ctx;                                                          \
+        gen_free(&DOM, RAW, EXACT, ptr, tag##_free_recorded);                \
     }
 
-TRAMPOLINES(s_main, false, false)
-TRAMPOLINES(s_raw, true, false)
-TRAMPOLINES(x_main, false, true)
-TRAMPOLINES(x_raw, true, true)
+/* One set per domain and mode. Each names its domain's struct as a
+ * constant instead of reading the ctx argument, so the tail call is
+ * `mov dom.prev.ctx(%rip), %rdi; jmp *dom.prev.fn(%rip)`: two
+ * instructions where a ctx-driven one needs four (PEP 445's own pass-
+ * through pattern). ctx is still &dom, which is_current() checks. */
+TRAMPOLINES(s_raw, dom_raw, true, false)
+TRAMPOLINES(s_mem, dom_mem, false, false)
+TRAMPOLINES(s_obj, dom_obj, false, false)
+TRAMPOLINES(x_raw, dom_raw, true, true)
+TRAMPOLINES(x_mem, dom_mem, false, true)
+TRAMPOLINES(x_obj, dom_obj, false, true)
 
 /* ---- install / uninstall ---------------------------------------------- */
+
+#define OURS(tag) \
+    {.malloc = tag##_malloc, .calloc = tag##_calloc, \
+     .realloc = tag##_realloc, .free = tag##_free}
 
 static PyMemAllocatorEx
 ours_for(struct hook_domain *d, enum pytm_hooks_mode mode)
 {
-    bool raw = d->domain == PYMEM_DOMAIN_RAW;
-    PyMemAllocatorEx a = {.ctx = d};
-    if (mode == PYTM_HOOKS_EXACT) {
-        a.malloc = raw ? x_raw_malloc : x_main_malloc;
-        a.calloc = raw ? x_raw_calloc : x_main_calloc;
-        a.realloc = raw ? x_raw_realloc : x_main_realloc;
-        a.free = raw ? x_raw_free : x_main_free;
-    }
-    else {
-        a.malloc = raw ? s_raw_malloc : s_main_malloc;
-        a.calloc = raw ? s_raw_calloc : s_main_calloc;
-        a.realloc = raw ? s_raw_realloc : s_main_realloc;
-        a.free = raw ? s_raw_free : s_main_free;
-    }
+    /* [exact][domain]: the trampolines of each domain (ctx set below) */
+    static const PyMemAllocatorEx table[2][3] = {
+        {OURS(s_raw), OURS(s_mem), OURS(s_obj)},
+        {OURS(x_raw), OURS(x_mem), OURS(x_obj)},
+    };
+    int k = d == &dom_raw ? 0 : d == &dom_mem ? 1 : 2;
+    PyMemAllocatorEx a = table[mode == PYTM_HOOKS_EXACT][k];
+    a.ctx = d;
     return a;
 }
 

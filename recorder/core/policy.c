@@ -81,5 +81,7 @@ pytm_policy_dropped(struct pytm_session *s, struct pytm_tls *t, int rc)
     p->adapt_drops = 0;
     /* Relaxed: a statistic for readers, like the other counters. */
     atomic_store_explicit(p->published, next, memory_order_relaxed);
+    pytm_policy_countdown_take_(t); /* inside the slow path: parked */
     pytm_sampler_init(&t->sampler, next, t->sampler.rng);
+    pytm_policy_countdown_park_(t);
 }

@@ -20,6 +20,13 @@
  * session.h with the rest of the session, each field labelled with what
  * protects it); this module makes every write to it. A struct pytm_tls
  * is its own thread's.
+
+ *
+ * Parking. Every function below but pytm_policy_crossed runs inside a
+ * hook's slow path, whose countdown is parked (threads.h, PARKING): the
+ * thread's real countdown is then t->resume. They move it back into the
+ * sampler for the sampler's own functions and park again before any
+ * code that could allocate runs (countdown_take/countdown_park).
  */
 #ifndef PYTM_RECORDER_POLICY_H
 #define PYTM_RECORDER_POLICY_H
@@ -59,7 +66,24 @@ pytm_policy_crossed(struct pytm_tls *t, uint64_t size)
     return pytm_sampler_should_sample(&t->sampler, size);
 }
 
-/* Joins thread t to session s (t->gen != s->gen): threads.c gives it a
+/* Inside a slow path: the real countdown back into the sampler, for
+ * sampler calls that allocate nothing... */
+static inline void
+pytm_policy_countdown_take_(struct pytm_tls *t)
+{
+    t->sampler.left = t->resume;
+}
+
+/* ...and parked again, before anything that may allocate. */
+static inline void
+pytm_policy_countdown_park_(struct pytm_tls *t)
+{
+    t->resume = t->sampler.left;
+    t->sampler.left = PYTM_PARKED;
+}
+
+/* Joins thread t to session s (t->gen != s->gen), working on t->sampler
+ * as it is (pytm_policy_decide takes it out of parking): threads.c gives it a
  * slot and a registry entry, then its sampler is drawn with interval_now
  * from seed + ordinal (PYTM_SEED; the ordinal counts threads in the
  * order they first record in this session) or from a random seed.
@@ -70,7 +94,8 @@ void pytm_policy_join(struct pytm_session *s, struct pytm_tls *t,
 /* Weighs a block of `size` bytes for a decided sample in sampled mode:
  * fills *w and redraws the countdown; then, when the interval changed
  * since t drew its countdown, redraws with the new one (a fresh draw is
- * exact by memorylessness). */
+ * exact by memorylessness). Works on t->sampler as it is (the caller
+ * has taken the countdown out of its parking). */
 static inline void
 pytm_policy_weigh(const struct pytm_policy *p, struct pytm_tls *t,
                   uint64_t size, struct pytm_sample *w)
@@ -81,7 +106,7 @@ pytm_policy_weigh(const struct pytm_policy *p, struct pytm_tls *t,
 }
 
 /* The decision, after the countdown crossed (always, in exact mode) for
- * an allocation of `size` bytes that succeeded: brings the thread into
+ * an allocation of `size` bytes that succeeded, inside the slow path: brings the thread into
  * session s when it is not (pytm_policy_join) -- a crossing that came
  * from another session's countdown (or a zeroed one) is then decided
  * afresh -- and, when the block is to be recorded, fills *w with its
@@ -96,26 +121,40 @@ pytm_policy_decide(struct pytm_session *s, struct pytm_tls *t, uint64_t size,
 {
     struct pytm_policy *p = &s->policy;
     if (__builtin_expect(t->gen != s->gen, 0)) {
+        /* joining draws a countdown; it allocates through no hook */
+        pytm_policy_countdown_take_(t);
         pytm_policy_join(s, t, raw_locked);
-        if (!p->exact && !pytm_sampler_should_sample(&t->sampler, size))
+        bool again = p->exact ||
+                     pytm_sampler_should_sample(&t->sampler, size);
+        pytm_policy_countdown_park_(t);
+        if (!again)
             return false;
     }
     if (p->exact) {
         w->est_size = (int64_t)size;
         w->est_count = 1;
-        return true;
     }
-    pytm_policy_weigh(p, t, size, w);
+    else {
+        pytm_policy_countdown_take_(t);
+        pytm_policy_weigh(p, t, size, w);
+        pytm_policy_countdown_park_(t);
+    }
+    /* n_allocs is an estimate built at samples (the fast path counts
+     * nothing): E[sum of est_count] is the number of allocations. */
+    t->n_allocs += (uint64_t)w->est_count;
     return true;
 }
 
 /* The countdown crossed but nothing is recorded (the allocation failed,
  * or no session is active): redraws it so that the next allocations are
- * sampled with the right probability. Owner thread. */
+ * sampled with the right probability. Owner thread, inside the slow
+ * path. */
 static inline void
 pytm_policy_skip(struct pytm_tls *t)
 {
+    pytm_policy_countdown_take_(t);
     pytm_sampler_skip(&t->sampler);
+    pytm_policy_countdown_park_(t);
 }
 
 /* A record of thread t was dropped because interning its traceback

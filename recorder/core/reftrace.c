@@ -39,7 +39,10 @@ retag(struct pytm_session *s, PyObject *op)
     struct pytm_trace_rec rec, old;
     if (!pytm_traces_get(&s->traces, blk, &rec))
         return; /* not ours: allocated before start() or untraced */
-    pytm_guard_set(t); /* capturing may allocate: those pass through */
+    /* Capturing may allocate: those pass through (exact mode: the guard;
+     * sampled mode: the parked countdown, threads.h). */
+    pytm_guard_set(t);
+    int64_t was = pytm_park(t);
     uint32_t tb;
     if (pytm_tb_current(s, &tb) == 0 && tb != rec.tb) {
         uint32_t was = rec.tb;
@@ -51,6 +54,7 @@ retag(struct pytm_session *s, PyObject *op)
         }
     }
     /* else: arena full or same traceback -- the record stays as it was */
+    pytm_unpark(t, was);
     pytm_guard_clear(t);
 }
 

@@ -69,8 +69,20 @@ void pytm_sampler_init(struct pytm_sampler *s, uint64_t interval,
 static inline bool
 pytm_sampler_should_sample(struct pytm_sampler *s, uint64_t size)
 {
+#if defined(__x86_64__) && defined(__GCC_ASM_FLAG_OUTPUTS__)
+    /* One `sub` on the TLS operand, its flags read by the branch: gcc
+     * would load, subtract, store and test again (5 instructions). "le"
+     * after `sub size, left` is the signed left <= size, i.e. the new
+     * left <= 0, with no overflow to care about. */
+    bool crossed;
+    __asm__("subq %2, %0"
+            : "+m"(s->left), "=@ccle"(crossed)
+            : "r"((int64_t)size));
+    return __builtin_expect(crossed, 0);
+#else
     s->left -= (int64_t)size;
     return __builtin_expect(s->left <= 0, 0);
+#endif
 }
 
 /* Slow path, after should_sample returned true: fills *out with the

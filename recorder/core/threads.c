@@ -131,5 +131,6 @@ pytm_threads_reset_all_locked(void)
         /* Another thread's TLS: no hook is installed, so its owner is not
          * touching it; the next hook call sees left <= 0 and gen stale. */
         t->sampler.left = 0;
+        t->resume = 0;
     }
 }

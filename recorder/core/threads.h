@@ -15,10 +15,30 @@
  * The sampler inside is drawn by the policy, never here.
  *
  * Thread-safety: a struct pytm_tls is written by its own thread only,
- * except `sampler.left`, which pytm_threads_reset_all_locked() zeroes
- * from the thread calling start() while no hook is installed (so no
- * owner is running a hook), and `next`/`prev`, which are protected by
- * the RAW lock (recorder/core/rawside.h).
+ * except `sampler.left` and `resume`, which pytm_threads_reset_all_locked()
+ * zeroes from the thread calling start() while no hook is installed, and
+ * `next`/`prev`, which are protected by the RAW lock
+ * (recorder/core/rawside.h).
+ *
+ * PARKING. In sampled mode the hooks' fast path reads nothing but the
+ * countdown: no reentrancy guard. Whenever a sampled-mode hook runs code
+ * that may allocate through a hook again on the same thread -- the
+ * allocator below (pymalloc serves large requests with PyMem_RawMalloc),
+ * the recorder's own slow path (the public-API frame fallback creates
+ * frame objects) -- it first "parks" the countdown at PYTM_PARKED, a
+ * value no run of allocations can count down to zero (2^62 bytes; a real
+ * countdown is below 2^46), so those inner calls take the unsampled path:
+ * not counted, not recorded, tail-called. It puts the countdown back
+ * afterwards. Two forms:
+ *   - pytm_park()/pytm_unpark(): around a call into the allocator below;
+ *     the countdown waits in a local, so it nests;
+ *   - pytm_slow_enter()/pytm_slow_leave(): around a recorded (or
+ *     exact-mode) call, with the guard set as well; the countdown waits in
+ *     `resume`, where the policy (policy.h) reads and redraws it while the
+ *     slow path runs. One per thread at a time: the fast path cannot
+ *     cross while parked, and exact mode's guard turns re-entry away.
+ * Exact mode keeps the guard on its fast path (it must ignore every
+ * reentrant call, as tracemalloc does) and never reads the countdown.
  */
 #ifndef PYTM_RECORDER_THREADS_H
 #define PYTM_RECORDER_THREADS_H
@@ -30,8 +50,13 @@
 #include "sampler.h"
 
 struct pytm_tls {
-    struct pytm_sampler sampler; /* owner; `left` also reset_all */
-    uint64_t n_allocs;           /* owner: allocations seen, unflushed */
+    struct pytm_sampler sampler; /* owner; `left` also reset_all;
+                                    PYTM_PARKED while parked */
+    int64_t resume;              /* owner (+reset_all): the countdown
+                                    during a slow path (parked) */
+    uint64_t n_allocs;           /* owner: allocations seen, unflushed:
+                                    the sum of est_count over decided
+                                    samples (exact: one per block) */
     uint64_t n_samples;          /* owner: samples recorded, unflushed */
     int64_t bytes_est;           /* owner: estimated bytes, unflushed */
     struct pytm_tls *next;       /* RAW lock: registry links */
@@ -51,11 +76,14 @@ extern __thread struct pytm_tls pytm_tls
 
 _Static_assert(sizeof(struct pytm_tls) <= 96, "keep static TLS tiny");
 
-/* Reentrancy guard. Set while a hook runs its own code (the underlying
- * allocator included), so that allocations made by that code -- e.g.
- * pymalloc falling back to PyMem_RawMalloc() for a large block -- pass
- * straight through instead of being counted twice. Set and clear must
- * alternate; the asserts check it. */
+/* Reentrancy guard. Exact mode: set while a hook runs its own code (the
+ * underlying allocator included), so that allocations made by that code
+ * -- e.g. pymalloc falling back to PyMem_RawMalloc() for a large block --
+ * pass straight through instead of being counted twice. Sampled mode: set
+ * during a slow path only (pytm_slow_enter); its fast path relies on the
+ * parked countdown instead, and the 3.13 reference tracer (reftrace.c)
+ * reads the guard to leave objects created by our own code alone. Set
+ * and clear must alternate; the asserts check it. */
 static inline void
 pytm_guard_set(struct pytm_tls *t)
 {
@@ -68,6 +96,50 @@ pytm_guard_clear(struct pytm_tls *t)
 {
     assert(t->guard == 1);
     t->guard = 0;
+}
+
+/* Parked countdown (see PARKING above). */
+#define PYTM_PARKED (INT64_C(1) << 62)
+
+/* True while t's countdown is parked. */
+static inline bool
+pytm_parked(const struct pytm_tls *t)
+{
+    return t->sampler.left > PYTM_PARKED / 2;
+}
+
+/* Parks t's countdown around a call that may re-enter a hook; returns the
+ * value pytm_unpark() puts back. Nests. */
+static inline int64_t
+pytm_park(struct pytm_tls *t)
+{
+    int64_t was = t->sampler.left;
+    t->sampler.left = PYTM_PARKED;
+    return was;
+}
+
+static inline void
+pytm_unpark(struct pytm_tls *t, int64_t was)
+{
+    t->sampler.left = was;
+}
+
+/* Enters a slow path (a crossing, or any exact-mode allocation): guard
+ * set, countdown parked with its value in t->resume. Must be paired with
+ * pytm_slow_leave(); does not nest (asserted through the guard). */
+static inline void
+pytm_slow_enter(struct pytm_tls *t)
+{
+    pytm_guard_set(t);
+    t->resume = t->sampler.left;
+    t->sampler.left = PYTM_PARKED;
+}
+
+static inline void
+pytm_slow_leave(struct pytm_tls *t)
+{
+    t->sampler.left = t->resume;
+    pytm_guard_clear(t);
 }
 
 struct pytm_session;
@@ -93,7 +165,8 @@ void pytm_threads_flush(struct pytm_session *s, struct pytm_tls *t);
 
 /* At start(), before hooks are installed, with the RAW lock held: makes
  * every registered thread's sampler take the slow path on its next
- * allocation. */
+ * allocation (zeroes `left` and `resume`, so that a thread still leaving
+ * a slow path of the last session also puts back a zero). */
 void pytm_threads_reset_all_locked(void);
 
 #endif /* PYTM_RECORDER_THREADS_H */
