@@ -10,18 +10,45 @@ While tracing, the live state is published in a shared-memory arena
 Layout: ``_tracing`` (start/stop/counters), ``_snapshot`` (Snapshot,
 take_snapshot, dump/load), ``_filters`` (Filter, DomainFilter),
 ``_format`` (Frame, Traceback, Trace, Statistic, StatisticDiff).
+
+Only ``_tracing`` is imported with the package: a process that only
+traces (start/stop, pytmtop attached) never pays for the snapshot side's
+code objects (about 100 KiB of peak RSS, issue 13). The names of the
+other three modules resolve on first use through the module
+``__getattr__`` (PEP 562); ``from pytm import *`` and ``dir(pytm)`` still
+list and load every name.
 """
 
 __version__ = "0.1.0"  # keep in step with pyproject.toml and CMakeLists.txt
 
 from . import _recorder  # noqa: F401  (the C extension)
-from ._filters import *  # noqa: F401,F403
-from ._filters import __all__ as _filters_all
-from ._format import *  # noqa: F401,F403
-from ._format import __all__ as _format_all
-from ._snapshot import *  # noqa: F401,F403
-from ._snapshot import __all__ as _snapshot_all
 from ._tracing import *  # noqa: F401,F403
 from ._tracing import __all__ as _tracing_all
 
-__all__ = list(_tracing_all) + _format_all + _filters_all + _snapshot_all
+# name -> submodule that defines it, loaded on first access. Keep in step
+# with each module's __all__ (tests/python/test_import_cost.py checks).
+_LAZY = {
+    "Frame": "_format", "Traceback": "_format", "Trace": "_format",
+    "Statistic": "_format", "StatisticDiff": "_format",
+    "BaseFilter": "_filters", "Filter": "_filters",
+    "DomainFilter": "_filters",
+    "Snapshot": "_snapshot", "take_snapshot": "_snapshot",
+    "get_object_traceback": "_snapshot", "DumpError": "_snapshot",
+}
+
+__all__ = list(_tracing_all) + list(_LAZY)
+
+
+def __getattr__(name: str):
+    sub = _LAZY.get(name)
+    if sub is None:
+        raise AttributeError("module %r has no attribute %r"
+                             % (__name__, name))
+    import importlib
+    value = getattr(importlib.import_module("." + sub, __name__), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
