@@ -17,6 +17,7 @@
 #include "reftrace.h"
 #include "session.h"
 #include "snapdata.h"
+#include "untraced.h"
 
 #define MAX_NFRAME 65535
 
@@ -305,6 +306,13 @@ recorder_stats(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
     return pytm_live_stats(pytm_session_current());
 }
 
+/* _import_untraced(name): pytm/__init__.py's lazy imports (untraced.h). */
+static PyObject *
+recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *name)
+{
+    return pytm_import_untraced(name);
+}
+
 static PyObject *
 recorder_reftrace_active(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
 {
@@ -361,6 +369,9 @@ static PyMethodDef recorder_methods[] = {
      "os.register_at_fork(after_in_child=...) hook."},
     {"_stats", recorder_stats, METH_NOARGS,
      "Internal counters of the recorder, for tests and diagnostics."},
+    {"_import_untraced", recorder_import_untraced, METH_O,
+     "_import_untraced(name) -> module: import with this thread's "
+     "allocations untraced (pytm's own lazily loaded modules)."},
     {"_reftrace_active", recorder_reftrace_active, METH_NOARGS,
      "True while pytm's reference tracer is installed (3.13+, exact)."},
     {"_threads", recorder_threads, METH_NOARGS,

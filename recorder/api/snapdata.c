@@ -430,10 +430,10 @@ PyTypeObject pytm_snapdata_type = {
 int
 pytm_snapdata_add_types(PyObject *m)
 {
-    if (PyType_Ready(&pytm_snapdata_type) < 0 || pytm_snapdata_io_init() < 0)
+    if (PyType_Ready(&pytm_snapdata_type) < 0)
         return -1;
     if (PyModule_AddObjectRef(m, "SnapData", (PyObject *)&pytm_snapdata_type) < 0
-        || PyModule_AddObjectRef(m, "DumpError", pytm_snapdata_dump_error) < 0)
+        || pytm_snapdata_lazyio_add(m) < 0)
         return -1;
     return 0;
 }

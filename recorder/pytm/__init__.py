@@ -44,8 +44,9 @@ def __getattr__(name: str):
     if sub is None:
         raise AttributeError("module %r has no attribute %r"
                              % (__name__, name))
-    import importlib
-    value = getattr(importlib.import_module("." + sub, __name__), name)
+    # Untraced, like tracemalloc's own module: the first take_snapshot()
+    # may run while tracing, and the snapshot must not show this import.
+    value = getattr(_recorder._import_untraced(__name__ + "." + sub), name)
     globals()[name] = value  # later look-ups skip this function
     return value
 

@@ -3,8 +3,9 @@ peak RSS within 1.02x untraced).
 
 A process that only traces must not pay for the snapshot side: its
 Python modules (Snapshot, Statistic, Filter: about 100 KiB of code
-objects) load on first use of one of their names (PEP 562), and no
-heavy stdlib module (typing) comes in with the package.
+objects) load on first use of one of their names (PEP 562), untraced;
+the dump codec and liblz4 (pytm._dumpio) on the first dump or load; and
+no heavy stdlib module (typing) comes in with the package.
 """
 
 import sys
@@ -20,18 +21,23 @@ import pytm
 pytm.start(1)
 x = [bytearray(100) for _ in range(1000)]
 pytm.stop()
-print(json.dumps(sorted(set(sys.modules) - before)))
+maps = open("/proc/self/maps").read()
+print(json.dumps([sorted(set(sys.modules) - before), "liblz4" in maps]))
 """
 
-SNAPSHOT_SIDE = ("pytm._snapshot", "pytm._format", "pytm._filters")
+SNAPSHOT_SIDE = ("pytm._snapshot", "pytm._format", "pytm._filters",
+                 "pytm._dumpio")
 
 
 def test_import_and_trace_load_no_snapshot_side(run_cmd):
     """GIVEN a fresh interpreter without site (-S: nothing preloaded)
     WHEN it imports pytm, starts, allocates and stops
-    THEN neither the snapshot side's modules nor typing are imported."""
+    THEN neither the snapshot side's modules, the dump codec, liblz4
+    nor typing are loaded."""
     res = run_cmd([sys.executable, "-S", "-c", LOADED])
-    loaded = set(res.json())
+    loaded, lz4 = res.json()
+    loaded = set(loaded)
+    assert not lz4
     assert "pytm._tracing" in loaded
     for name in SNAPSHOT_SIDE + ("typing",):
         assert name not in loaded, sorted(loaded)
@@ -66,3 +72,50 @@ def test_lazy_names_resolve_and_match_all(run_py):
 def test_unknown_attribute_is_attribute_error():
     with pytest.raises(AttributeError, match="no_such_name"):
         pytm.no_such_name  # noqa: B018
+
+
+def test_dump_and_load_bring_the_codec_in(run_py, tmp_path):
+    """GIVEN a snapshot
+    WHEN it is dumped and loaded back (and pickled)
+    THEN pytm._dumpio and liblz4 come in then, and the round trip holds."""
+    res = run_py("""
+        import json, pickle, sys
+        import pytm
+        path = sys.argv[1]
+        snap = pytm.Snapshot([(0, 100, (("a.py", 1),), 1)], 1)
+        before = "pytm._dumpio" in sys.modules
+        snap.dump(path)
+        back = pytm.Snapshot.load(path)
+        again = pickle.loads(pickle.dumps(back._data))
+        maps = open("/proc/self/maps").read()
+        print(json.dumps([before, "pytm._dumpio" in sys.modules,
+                          "liblz4" in maps, back._data.equals(snap._data),
+                          again.equals(snap._data)]))
+    """, str(tmp_path / "s.pytm"))
+    assert res.json() == [False, True, True, True, True]
+
+
+def test_dumpio_refuses_what_is_not_a_snapdata():
+    from pytm import _dumpio
+    with pytest.raises(TypeError):
+        _dumpio.to_bytes(object())
+
+
+def test_first_snapshot_while_tracing_does_not_trace_pytm_import(run_py):
+    """GIVEN exact tracing started right after `import pytm`
+    WHEN the first take_snapshot() imports the snapshot side
+    THEN that import's allocations are not in the snapshot (tracemalloc
+    never traces its own module either)."""
+    res = run_py("""
+        import json, sys
+        import pytm
+        pytm.start(25, sample_interval=1)
+        snap = pytm.take_snapshot()
+        pytm.stop()
+        loaded = "pytm._snapshot" in sys.modules
+        size = sum(t.size for t in snap.traces
+                   if any("importlib" in f.filename for f in t.traceback))
+        print(json.dumps([loaded, size]))
+    """)
+    loaded, size = res.json()
+    assert loaded and size < 4096, size
