@@ -119,3 +119,22 @@ def test_first_snapshot_while_tracing_does_not_trace_pytm_import(run_py):
     """)
     loaded, size = res.json()
     assert loaded and size < 4096, size
+
+
+def test_sampled_start_maps_a_small_trace_index(run_py):
+    """GIVEN sampled mode (few live samples)
+    WHEN tracing starts
+    THEN the trace index starts at 256 slots (4 KiB; it grows on demand):
+    its pages are hashed to, so a big one soon is all resident."""
+    res = run_py("""
+        import json, pytm
+        pytm.start(1)
+        cap = pytm._recorder._stats()["traces_capacity"]
+        keep = [bytearray(64) for _ in range(200000)]  # ~800 samples
+        grown = pytm._recorder._stats()
+        pytm.stop()
+        print(json.dumps([cap, grown["traces_capacity"], grown["traces"]]))
+    """)
+    cap, grown, live = res.json()
+    assert cap == 256
+    assert live > 256 and grown > live
