@@ -1,10 +1,9 @@
 /* recorder/api/dumpio: the pytm._dumpio module definition (contract in
- * dumpio.h): binds pytm._recorder's table and lists the functions. */
+ * dumpio.h): binds pytm._snapdata's table and lists the functions. */
 #define PY_SSIZE_T_CLEAN
 #include "dumpio.h"
 
 #include "snapdata_capi.h"
-#include "snapdata_int.h"
 
 const struct pytm_snapdata_capi *pytm_dumpio_capi = NULL;
 
@@ -13,17 +12,9 @@ dumpio_exec(PyObject *Py_UNUSED(m))
 {
     if (pytm_dumpio_capi != NULL)
         return 0;
-    const struct pytm_snapdata_capi *c =
-        PyCapsule_Import(PYTM_SNAPDATA_CAPI_NAME, 0);
+    const struct pytm_snapdata_capi *c = pytm_snapdata_capi_import(PyImport_Import);
     if (c == NULL)
         return -1;
-    if (c->size != sizeof(*c)
-        || c->basicsize != (Py_ssize_t)sizeof(pytm_snapdata)) {
-        PyErr_SetString(PyExc_ImportError,
-                        "pytm._dumpio does not match pytm._recorder "
-                        "(built from different sources): reinstall pytm");
-        return -1;
-    }
     pytm_dumpio_capi = c;
     return 0;
 }

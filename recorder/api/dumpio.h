@@ -18,7 +18,7 @@
 
 struct pytm_snapdata_capi;
 
-/* pytm._recorder's table (dumpio.c): set once by the module's exec
+/* pytm._snapdata's table (dumpio.c): set once by the module's exec
  * before any function can run, then read-only; the GIL protects it. */
 extern const struct pytm_snapdata_capi *pytm_dumpio_capi;
 

@@ -415,7 +415,7 @@ static PySequenceMethods snapdata_as_sequence = {
 
 PyTypeObject pytm_snapdata_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pytm._recorder.SnapData",
+    .tp_name = "pytm._snapdata.SnapData",
     .tp_basicsize = sizeof(pytm_snapdata),
     .tp_dealloc = (destructor)snapdata_dealloc,
     .tp_as_sequence = &snapdata_as_sequence,

@@ -1,4 +1,4 @@
-/* recorder/api/snapdata: pytm._recorder.SnapData, the C object behind
+/* recorder/api/snapdata: pytm._snapdata.SnapData, the C object behind
  * pytm.Snapshot.
  *
  * A SnapData owns one immutable struct pytm_snap (model/snap.h), normally

@@ -1,9 +1,10 @@
 /* recorder/api/snapdata_lazyio: SnapData's dump/to_bytes/load/from_bytes
- * methods and pytm.DumpError, on the pytm._recorder side.
+ * methods and pytm.DumpError, on the pytm._snapdata side.
  *
  * The codec itself is in pytm._dumpio (snapdata_io.c, dumpio.c), the
  * only module linked with liblz4 (snapdata_capi.h says why). Each method
- * here imports it on first use (untraced: untraced.h) and forwards its
+ * here imports it on first use (untraced, through
+ * pytm._recorder._import_untraced: untraced.h) and forwards its
  * arguments, SnapData (or
  * nothing, for the class methods) first. DumpError is created here, so
  * that `except pytm.DumpError` works before any dump was touched; the
@@ -15,7 +16,6 @@
 #include "snapdata.h"
 #include "snapdata_capi.h"
 #include "snapdata_int.h"
-#include "untraced.h"
 
 /* Written once by pytm_snapdata_lazyio_add (module exec), then read-only;
  * the GIL protects both. */
@@ -56,11 +56,13 @@ pytm_snapdata_lazyio_add(PyObject *m)
 static PyObject *
 forward(const char *name, PyObject *self, PyObject *args)
 {
-    PyObject *modname = PyUnicode_FromString("pytm._dumpio");
-    if (modname == NULL)
+    /* pytm._recorder owns the reentrancy guard (untraced.h). */
+    PyObject *rec = PyImport_ImportModule("pytm._recorder");
+    if (rec == NULL)
         return NULL;
-    PyObject *mod = pytm_import_untraced(modname);
-    Py_DECREF(modname);
+    PyObject *mod = PyObject_CallMethod(rec, "_import_untraced", "s",
+                                        "pytm._dumpio");
+    Py_DECREF(rec);
     if (mod == NULL)
         return NULL;
     PyObject *fn = PyObject_GetAttrString(mod, name);

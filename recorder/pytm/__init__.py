@@ -27,13 +27,13 @@ from ._tracing import __all__ as _tracing_all
 
 # name -> submodule that defines it, loaded on first access. Keep in step
 # with each module's __all__ (tests/python/test_import_cost.py checks).
+_F, _L, _S = __name__ + "._format", __name__ + "._filters", __name__ + "._snapshot"
 _LAZY = {
-    "Frame": "_format", "Traceback": "_format", "Trace": "_format",
-    "Statistic": "_format", "StatisticDiff": "_format",
-    "BaseFilter": "_filters", "Filter": "_filters",
-    "DomainFilter": "_filters",
-    "Snapshot": "_snapshot", "take_snapshot": "_snapshot",
-    "get_object_traceback": "_snapshot", "DumpError": "_snapshot",
+    "Frame": _F, "Traceback": _F, "Trace": _F, "Statistic": _F,
+    "StatisticDiff": _F,
+    "BaseFilter": _L, "Filter": _L, "DomainFilter": _L,
+    "Snapshot": _S, "take_snapshot": _S, "get_object_traceback": _S,
+    "DumpError": _S,
 }
 
 __all__ = list(_tracing_all) + list(_LAZY)
@@ -46,9 +46,8 @@ def __getattr__(name: str):
                              % (__name__, name))
     # Untraced, like tracemalloc's own module: the first take_snapshot()
     # may run while tracing, and the snapshot must not show this import.
-    value = getattr(_recorder._import_untraced(__name__ + "." + sub), name)
-    globals()[name] = value  # later look-ups skip this function
-    return value
+    # Stored in globals() so that later look-ups skip this function.
+    return _recorder._import_untraced(sub, name, globals())
 
 
 def __dir__():

@@ -4,7 +4,8 @@ peak RSS within 1.02x untraced).
 A process that only traces must not pay for the snapshot side: its
 Python modules (Snapshot, Statistic, Filter: about 100 KiB of code
 objects) load on first use of one of their names (PEP 562), untraced;
-the dump codec and liblz4 (pytm._dumpio) on the first dump or load; and
+SnapData and the model (pytm._snapdata) on the first snapshot; the dump
+codec and liblz4 (pytm._dumpio) on the first dump or load; and
 no heavy stdlib module (typing) comes in with the package.
 """
 
@@ -26,7 +27,7 @@ print(json.dumps([sorted(set(sys.modules) - before), "liblz4" in maps]))
 """
 
 SNAPSHOT_SIDE = ("pytm._snapshot", "pytm._format", "pytm._filters",
-                 "pytm._dumpio")
+                 "pytm._snapdata", "pytm._dumpio")
 
 
 def test_import_and_trace_load_no_snapshot_side(run_cmd):
@@ -53,7 +54,7 @@ def test_lazy_names_resolve_and_match_all(run_py):
         out = {}
         for sub in ("_format", "_filters", "_snapshot"):
             mod = importlib.import_module("pytm." + sub)
-            mine = sorted(n for n, s in pytm._LAZY.items() if s == sub)
+            mine = sorted(n for n, s in pytm._LAZY.items() if s == "pytm." + sub)
             same = all(getattr(pytm, n) is getattr(mod, n) for n in mine)
             out[sub] = [mine, sorted(mod.__all__), same]
         ns = {}
@@ -99,6 +100,14 @@ def test_dumpio_refuses_what_is_not_a_snapdata():
     from pytm import _dumpio
     with pytest.raises(TypeError):
         _dumpio.to_bytes(object())
+
+
+def test_old_spellings_of_the_moved_types_resolve():
+    from pytm import _recorder, _snapdata
+    assert _recorder.SnapData is _snapdata.SnapData
+    assert _recorder.DumpError is _snapdata.DumpError is pytm.DumpError
+    with pytest.raises(AttributeError):
+        _recorder.no_such_name  # noqa: B018
 
 
 def test_first_snapshot_while_tracing_does_not_trace_pytm_import(run_py):
