@@ -331,14 +331,24 @@ recorder_getattr(PyObject *Py_UNUSED(mod), PyObject *name)
 /* _import_untraced(name, attr=None, namespace=None): pytm/__init__.py's
  * lazy imports (untraced.h). With attr, returns module.attr instead of
  * the module, and stores it in the dict `namespace` when given -- also
- * untraced, since the store may grow the dict. */
+ * untraced, since the store may grow the dict. METH_FASTCALL: a
+ * METH_VARARGS argument tuple would be allocated (traced) before the
+ * guard is set, then kept in the tuple free list under pytm's name. */
 static PyObject *
-recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *args)
+recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *const *args,
+                         Py_ssize_t nargs)
 {
-    PyObject *name, *attr = Py_None, *ns = Py_None;
-    if (!PyArg_ParseTuple(args, "U|UO!:_import_untraced", &name, &attr,
-                          &PyDict_Type, &ns))
+    PyObject *name = nargs > 0 ? args[0] : NULL;
+    PyObject *attr = nargs > 1 ? args[1] : Py_None;
+    PyObject *ns = nargs > 2 ? args[2] : Py_None;
+    if (nargs < 1 || nargs > 3 || !PyUnicode_Check(name)
+        || (attr != Py_None && !PyUnicode_Check(attr))
+        || (ns != Py_None && !PyDict_Check(ns))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_import_untraced(name: str, attr: str = None, "
+                        "namespace: dict = None)");
         return NULL;
+    }
     struct pytm_tls *t = &pytm_tls;
     int outer = t->guard;
     if (!outer)
@@ -413,7 +423,8 @@ static PyMethodDef recorder_methods[] = {
     {"_stats", recorder_stats, METH_NOARGS,
      "Internal counters of the recorder, for tests and diagnostics."},
     {"__getattr__", recorder_getattr, METH_O, NULL},
-    {"_import_untraced", recorder_import_untraced, METH_VARARGS,
+    {"_import_untraced", (PyCFunction)(void (*)(void))recorder_import_untraced,
+     METH_FASTCALL,
      "_import_untraced(name, attr=None, namespace=None) -> module, or "
      "module.attr (also stored in the dict namespace): import with this "
      "thread's allocations untraced (pytm's own lazily loaded modules)."},

@@ -147,3 +147,11 @@ def test_sampled_start_maps_a_small_trace_index(run_py):
     cap, grown, live = res.json()
     assert cap == 256
     assert live > 256 and grown > live
+
+
+def test_import_untraced_checks_its_arguments():
+    from pytm import _recorder
+    for bad in ((), (1,), ("pytm", 2), ("pytm", "x", []), ("a", "b", {}, 4)):
+        with pytest.raises(TypeError):
+            _recorder._import_untraced(*bad)
+    assert _recorder._import_untraced("pytm._tracing", "start") is pytm.start
