@@ -27,7 +27,7 @@
 #include "reader.h"
 #include "session.h"
 #include "snap.h"
-#include "snapdata.h"
+#include "snapdata_link.h"
 #include "tables.h"
 #include "threads.h"
 
@@ -177,7 +177,7 @@ pytm_live_take(struct pytm_session *ses)
                             "pytm: inconsistent snapshot: %s",
                             pytm_strerror(rc));
     }
-    return pytm_snapdata_wrap(&s); /* moves s */
+    return pytm_snapdata_link_wrap(&s); /* moves s */
 }
 
 bool

@@ -18,7 +18,8 @@
 #include "reader.h"
 #include "reftrace.h"
 #include "session.h"
-#include "snapdata.h"
+#include "snapdata_link.h"
+#include "untraced.h"
 
 #define MAX_NFRAME 65535
 
@@ -321,6 +322,66 @@ recorder_stats(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
     return pytm_live_stats(pytm_session_current());
 }
 
+/* Module __getattr__ (PEP 562): SnapData and DumpError moved to
+ * pytm._snapdata (snapdata_capi.h); old spellings still resolve. */
+static PyObject *
+recorder_getattr(PyObject *Py_UNUSED(mod), PyObject *name)
+{
+    if (PyUnicode_Check(name)
+        && (PyUnicode_CompareWithASCIIString(name, "SnapData") == 0
+            || PyUnicode_CompareWithASCIIString(name, "DumpError") == 0)) {
+        PyObject *modname = PyUnicode_FromString("pytm._snapdata");
+        PyObject *sd = modname ? pytm_import_untraced(modname) : NULL;
+        Py_XDECREF(modname);
+        if (sd == NULL)
+            return NULL;
+        PyObject *res = PyObject_GetAttr(sd, name);
+        Py_DECREF(sd);
+        return res;
+    }
+    PyErr_Format(PyExc_AttributeError,
+                 "module 'pytm._recorder' has no attribute %R", name);
+    return NULL;
+}
+
+/* _import_untraced(name, attr=None, namespace=None): pytm/__init__.py's
+ * lazy imports (untraced.h). With attr, returns module.attr instead of
+ * the module, and stores it in the dict `namespace` when given -- also
+ * untraced, since the store may grow the dict. METH_FASTCALL: a
+ * METH_VARARGS argument tuple would be allocated (traced) before the
+ * guard is set, then kept in the tuple free list under pytm's name. */
+static PyObject *
+recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *const *args,
+                         Py_ssize_t nargs)
+{
+    PyObject *name = nargs > 0 ? args[0] : NULL;
+    PyObject *attr = nargs > 1 ? args[1] : Py_None;
+    PyObject *ns = nargs > 2 ? args[2] : Py_None;
+    if (nargs < 1 || nargs > 3 || !PyUnicode_Check(name)
+        || (attr != Py_None && !PyUnicode_Check(attr))
+        || (ns != Py_None && !PyDict_Check(ns))) {
+        PyErr_SetString(PyExc_TypeError,
+                        "_import_untraced(name: str, attr: str = None, "
+                        "namespace: dict = None)");
+        return NULL;
+    }
+    struct pytm_tls *t = &pytm_tls;
+    int outer = t->guard;
+    if (!outer)
+        pytm_guard_set(t);
+    PyObject *res = PyImport_Import(name);
+    if (res != NULL && attr != Py_None) {
+        PyObject *value = PyObject_GetAttr(res, attr);
+        Py_SETREF(res, value);
+        if (res != NULL && ns != Py_None
+            && PyDict_SetItem(ns, attr, res) < 0)
+            Py_CLEAR(res);
+    }
+    if (!outer)
+        pytm_guard_clear(t);
+    return res;
+}
+
 static PyObject *
 recorder_reftrace_active(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
 {
@@ -377,6 +438,12 @@ static PyMethodDef recorder_methods[] = {
      "os.register_at_fork(after_in_child=...) hook."},
     {"_stats", recorder_stats, METH_NOARGS,
      "Internal counters of the recorder, for tests and diagnostics."},
+    {"__getattr__", recorder_getattr, METH_O, NULL},
+    {"_import_untraced", (PyCFunction)(void (*)(void))recorder_import_untraced,
+     METH_FASTCALL,
+     "_import_untraced(name, attr=None, namespace=None) -> module, or "
+     "module.attr (also stored in the dict namespace): import with this "
+     "thread's allocations untraced (pytm's own lazily loaded modules)."},
     {"_reftrace_active", recorder_reftrace_active, METH_NOARGS,
      "True while pytm's reference tracer is installed (3.13+, exact)."},
     {"_threads", recorder_threads, METH_NOARGS,
@@ -403,7 +470,7 @@ recorder_exec(PyObject *m)
                         "thread-exit key or fork handlers");
         return -1;
     }
-    if (pytm_snapdata_add_types(m) < 0 || pytm_peer_add_types(m) < 0)
+    if (pytm_peer_add_types(m) < 0)
         return -1;
     if (PyModule_AddIntConstant(m, "DEFAULT_SAMPLE_INTERVAL",
                                 PYTM_DEFAULT_SAMPLE_INTERVAL) < 0 ||

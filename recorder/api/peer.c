@@ -13,7 +13,7 @@
 #include "pytm_error.h"
 #include "reader.h"
 #include "snap.h"
-#include "snapdata.h"
+#include "snapdata_link.h"
 
 /* pytm._recorder.ArenaError; written once at module exec, then
  * read-only. Protected by the GIL. */
@@ -107,5 +107,5 @@ pytm_peer_read_arena(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kw)
         pytm_snap_free(&s);
         return NULL;
     }
-    return pytm_snapdata_wrap(&s); /* moves s; the reader validated it */
+    return pytm_snapdata_link_wrap(&s); /* moves s; the reader validated it */
 }

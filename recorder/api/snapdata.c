@@ -415,7 +415,7 @@ static PySequenceMethods snapdata_as_sequence = {
 
 PyTypeObject pytm_snapdata_type = {
     PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "pytm._recorder.SnapData",
+    .tp_name = "pytm._snapdata.SnapData",
     .tp_basicsize = sizeof(pytm_snapdata),
     .tp_dealloc = (destructor)snapdata_dealloc,
     .tp_as_sequence = &snapdata_as_sequence,
@@ -430,10 +430,10 @@ PyTypeObject pytm_snapdata_type = {
 int
 pytm_snapdata_add_types(PyObject *m)
 {
-    if (PyType_Ready(&pytm_snapdata_type) < 0 || pytm_snapdata_io_init() < 0)
+    if (PyType_Ready(&pytm_snapdata_type) < 0)
         return -1;
     if (PyModule_AddObjectRef(m, "SnapData", (PyObject *)&pytm_snapdata_type) < 0
-        || PyModule_AddObjectRef(m, "DumpError", pytm_snapdata_dump_error) < 0)
+        || pytm_snapdata_lazyio_add(m) < 0)
         return -1;
     return 0;
 }

@@ -1,19 +1,22 @@
-/* recorder/api/snapdata: pytm._recorder.SnapData, the C object behind
+/* recorder/api/snapdata: pytm._snapdata.SnapData, the C object behind
  * pytm.Snapshot.
  *
  * A SnapData owns one immutable struct pytm_snap (model/snap.h), normally
  * with traces[] (PYTM_SNAP_HAS_TRACES), and answers the heavy questions
  * of the tracemalloc API in C: statistics() and compare_to() through the
  * curses-free model (model/model.h), filter() through model/snapfilter,
- * dump()/load() through dump/dump.h, and per-index trace access that
+ * dump()/load() through dump/dump.h (in pytm._dumpio, loaded on first
+ * use: snapdata_capi.h), and per-index trace access that
  * builds Python objects only for what a caller asks for. The Python
  * classes (recorder/pytm/_snapshot.py) are a thin layer over it.
  *
  * Files: snapdata.c (type, trace access, metadata), snapdata_cache.c
  * (cached str/frame/traceback objects), snapdata_query.c (statistics,
  * compare_to, filter, select, equality), snapdata_build.c (raw
- * tracemalloc trace tuples -> snap), snapdata_io.c (dump/load and
- * pytm.DumpError), snapdata_int.h (what those files share).
+ * tracemalloc trace tuples -> snap), snapdata_lazyio.c (pytm.DumpError
+ * and the dump/load methods, forwarded to pytm._dumpio), snapdata_io.c
+ * and dumpio.c (pytm._dumpio: the codec side), snapdata_int.h (what
+ * those files share).
  *
  * Threading: every SnapData is immutable once created; its lazily
  * filled caches of Python objects are protected by the GIL. Long C work

@@ -29,12 +29,15 @@ typedef struct {
 /* The type object (snapdata.c). */
 extern PyTypeObject pytm_snapdata_type;
 
-/* pytm.DumpError (snapdata_io.c); NULL until pytm_snapdata_io_init.
- * Written once at module init, then read-only; the GIL protects it. */
+/* pytm.DumpError (snapdata_lazyio.c); NULL until
+ * pytm_snapdata_lazyio_add. Written once at module init, then read-only;
+ * the GIL protects it. */
 extern PyObject *pytm_snapdata_dump_error;
 
-/* Creates pytm_snapdata_dump_error. 0 or -1 with an exception. */
-int pytm_snapdata_io_init(void);
+/* Creates pytm_snapdata_dump_error and adds it (DumpError) and the
+ * capsule for pytm._dumpio (_snapdata_capi, snapdata_capi.h) to module
+ * m. 0, or -1 with an exception. */
+int pytm_snapdata_lazyio_add(PyObject *m);
 
 /* Raises the Python exception for a PYTM_E_* code outside of I/O:
  * MemoryError for NOMEM, ValueError for INVAL, RuntimeError otherwise
@@ -63,9 +66,10 @@ int pytm_snapdata_build(PyObject *traces, PyObject *traceback_limit,
                        struct pytm_snap *out);
 
 /* SnapData.dump(path, attrs=None), SnapData.to_bytes(attrs=None),
- * SnapData.load(path), SnapData.from_bytes(buf): snapdata_io.c. attrs
- * is a JSON text saved with the snapshot (see the ATTRIBUTES BLOCK
- * there). to_bytes accepts args == NULL (no attrs). */
+ * SnapData.load(path), SnapData.from_bytes(buf): snapdata_lazyio.c,
+ * forwarded to pytm._dumpio (snapdata_io.c). attrs is a JSON text saved
+ * with the snapshot (see the ATTRIBUTES BLOCK there). to_bytes accepts
+ * args == NULL (no attrs). */
 PyObject *pytm_snapdata_dump(PyObject *self, PyObject *args);
 PyObject *pytm_snapdata_to_bytes(PyObject *self, PyObject *args);
 PyObject *pytm_snapdata_load(PyObject *cls, PyObject *path);

@@ -1,5 +1,6 @@
-/* recorder/api/snapdata_io: SnapData dump/load through dump/dump.h, and the
- * pytm.DumpError exception.
+/* recorder/api/snapdata_io: SnapData dump/load through dump/dump.h, the
+ * functions of pytm._dumpio (dumpio.h; the SnapData methods forward here,
+ * snapdata_lazyio.c).
  *
  * Errors: I/O failures raise OSError (errno and file name kept);
  * anything wrong with the bytes of a dump (foreign, truncated, corrupt,
@@ -29,43 +30,27 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dumpio.h"
 #include "dump.h"
 #include "pytm_error.h"
 #include "snap.h"
-#include "snapdata.h"
+#include "snapdata_capi.h"
 #include "snapdata_int.h"
 
 #define ATTRS_TAG "\0pytm-attrs\0"
 #define ATTRS_TAG_LEN (sizeof(ATTRS_TAG) - 1)
-
-PyObject *pytm_snapdata_dump_error = NULL;
-
-int
-pytm_snapdata_io_init(void)
-{
-    if (pytm_snapdata_dump_error != NULL)
-        return 0;
-    pytm_snapdata_dump_error = PyErr_NewExceptionWithDoc(
-        "pytm.DumpError",
-        "A .pytm file (or buffer) is not a valid dump: foreign, truncated, "
-        "corrupt or of an unsupported version. Attributes: filename, reason "
-        "(short code such as 'TRUNCATED'), section, offset.",
-        PyExc_ValueError, NULL);
-    return pytm_snapdata_dump_error ? 0 : -1;
-}
 
 /* ---- errors ---- */
 
 static PyObject *
 raise_dump_error(int code, const struct pytm_dump_error *e, PyObject *name)
 {
+    PyObject *dump_error = pytm_dumpio_capi->dump_error;
     if (code == PYTM_E_NOMEM)
         return PyErr_NoMemory();
-    if (pytm_snapdata_io_init() < 0)
-        return NULL;
     const char *what = e->msg[0] ? e->msg : pytm_strerror(code);
     PyObject *exc = PyObject_CallFunction(
-        pytm_snapdata_dump_error, "N",
+        dump_error, "N",
         PyUnicode_FromFormat("%S: %s (%s)", name, what, pytm_error_name(code)));
     if (exc == NULL)
         return NULL;
@@ -78,7 +63,7 @@ raise_dump_error(int code, const struct pytm_dump_error *e, PyObject *name)
         && PyObject_SetAttrString(exc, "reason", reason) == 0
         && PyObject_SetAttrString(exc, "section", section) == 0
         && PyObject_SetAttrString(exc, "offset", offset) == 0)
-        PyErr_SetObject(pytm_snapdata_dump_error, exc);
+        PyErr_SetObject(dump_error, exc);
     Py_XDECREF(reason);
     Py_XDECREF(section);
     Py_XDECREF(offset);
@@ -180,7 +165,7 @@ wrap_loaded(struct pytm_snap *s)
         pytm_snap_free(s);
         return NULL;
     }
-    PyObject *obj = pytm_snapdata_wrap(s);
+    PyObject *obj = pytm_dumpio_capi->wrap(s);
     if (obj == NULL) {
         Py_DECREF(attrs);
         return NULL;
@@ -208,12 +193,13 @@ attrs_arg(PyObject *attrs, const char **json, Py_ssize_t *len)
 /* ---- methods ---- */
 
 PyObject *
-pytm_snapdata_dump(PyObject *self, PyObject *args)
+pytm_dumpio_dump(PyObject *Py_UNUSED(mod), PyObject *args)
 {
-    PyObject *path, *attrs = NULL, *bytes = NULL, *name = NULL;
+    PyObject *self, *path, *attrs = NULL, *bytes = NULL, *name = NULL;
     const char *json;
     Py_ssize_t json_len;
-    if (!PyArg_ParseTuple(args, "O|O:dump", &path, &attrs)
+    if (!PyArg_ParseTuple(args, "O!O|O:dump", pytm_dumpio_capi->type, &self,
+                          &path, &attrs)
         || attrs_arg(attrs, &json, &json_len) < 0
         || !PyUnicode_FSConverter(path, &bytes))
         return NULL;
@@ -243,12 +229,13 @@ pytm_snapdata_dump(PyObject *self, PyObject *args)
 }
 
 PyObject *
-pytm_snapdata_to_bytes(PyObject *self, PyObject *args)
+pytm_dumpio_to_bytes(PyObject *Py_UNUSED(mod), PyObject *args)
 {
-    PyObject *attrs = NULL;
+    PyObject *self, *attrs = NULL;
     const char *json;
     Py_ssize_t json_len;
-    if (args && !PyArg_ParseTuple(args, "|O:to_bytes", &attrs))
+    if (!PyArg_ParseTuple(args, "O!|O:to_bytes", pytm_dumpio_capi->type,
+                          &self, &attrs))
         return NULL;
     if (attrs_arg(attrs, &json, &json_len) < 0)
         return NULL;
@@ -280,7 +267,7 @@ pytm_snapdata_to_bytes(PyObject *self, PyObject *args)
 }
 
 PyObject *
-pytm_snapdata_load(PyObject *Py_UNUSED(cls), PyObject *path)
+pytm_dumpio_load(PyObject *Py_UNUSED(mod), PyObject *path)
 {
     PyObject *bytes = NULL;
     if (!PyUnicode_FSConverter(path, &bytes))
@@ -306,7 +293,7 @@ pytm_snapdata_load(PyObject *Py_UNUSED(cls), PyObject *path)
 }
 
 PyObject *
-pytm_snapdata_from_bytes(PyObject *Py_UNUSED(cls), PyObject *data)
+pytm_dumpio_from_bytes(PyObject *Py_UNUSED(mod), PyObject *data)
 {
     Py_buffer view;
     if (PyObject_GetBuffer(data, &view, PyBUF_SIMPLE) < 0)

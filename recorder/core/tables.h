@@ -254,24 +254,27 @@ size_t pytm_tbcache_memory(const struct pytm_tbcache *c);
  * address maps to it, saturating (and then sticky) at 255. A zero
  * counter proves the block is unrecorded; non-zero falls through to the
  * table. Index: (ptr >> PYTM_FILTER_SHIFT) & (2^bits - 1): one counter
- * per 64-byte granule (up to four 16-byte blocks share it), so the index
- * covers 2^bits * 64 bytes of address space before wrapping; a false
- * positive costs one table miss. 64-byte granules make the filter a
- * quarter of the size 16-byte ones needed for the same reach, and a
- * sampled block dirties a quarter as many filter pages: every 4 KiB
- * filter page a recorded block lands in stays resident, and with
- * sampling those blocks are scattered (main: 2^18 counters = 256 KiB,
- * 16 MiB of reach; measured resident on mixed_stdlib sampled 592-708
- * KiB at 16 bytes x 2^20, 176-224 KiB now). The array is static .bss:
- * untouched pages cost nothing and the hot path is a single load from a
- * constant address.
+ * per 128-byte granule (up to eight 16-byte blocks share it), so the
+ * index covers 2^bits * 128 bytes of address space before wrapping; a
+ * false positive costs one table miss. Every 4 KiB filter page a
+ * recorded block lands in stays resident, and with sampling those
+ * blocks are scattered, so the resident filter is about one page per
+ * 4096 granules of heap the samples ever touched: the granule sets the
+ * memory (main: 2^18 counters = 256 KiB, 32 MiB of reach; measured
+ * resident on mixed_stdlib sampled 592-708 KiB at 16 bytes x 2^20,
+ * 176-224 KiB at 64 bytes; on steady 148 KiB at 64 bytes, about half at
+ * 128: issue 13). Coarser granules cost no instruction, only false
+ * positives on heaps smaller than the reach: about granule / interval of
+ * the unsampled frees (0.8% at 128 bytes and the default 16 KiB). The
+ * array is static .bss: untouched pages cost nothing and the hot path is
+ * a single load from a constant address.
  *
  * pytm_filter_main: recorded MEM/OBJ blocks; read and written only with
  * the GIL held. pytm_filter_raw: recorded RAW blocks; written only under
  * the RAW lock, read without it (relaxed atomic byte loads: a free reads
  * the counter of its own live block, whose increment happened before the
  * block's address could reach the freeing thread). */
-#define PYTM_FILTER_SHIFT 6
+#define PYTM_FILTER_SHIFT 7
 #define PYTM_FILTER_MAIN_BITS 18
 #define PYTM_FILTER_RAW_BITS 16
 

@@ -24,14 +24,14 @@ import sys
 from collections.abc import Iterable, Sequence
 from typing import Any, Iterator, Optional
 
-from . import _recorder
+from . import _recorder, _snapdata
 from ._filters import BaseFilter, compile_filters
 from ._format import Statistic, StatisticDiff, Trace, Traceback
 
 __all__ = ["Snapshot", "take_snapshot", "get_object_traceback", "DumpError"]
 
-SnapData = _recorder.SnapData
-DumpError = _recorder.DumpError
+SnapData = _snapdata.SnapData
+DumpError = _snapdata.DumpError
 
 _KEY_TYPES = ("traceback", "filename", "lineno")
 _NOT_TRACING = ("the tracemalloc module must be tracing memory "

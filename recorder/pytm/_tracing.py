@@ -20,7 +20,6 @@ from __future__ import annotations
 import atexit
 import operator
 import os
-from typing import Optional, Tuple
 
 from . import _recorder
 
@@ -53,9 +52,9 @@ def _check_int(value, name: str) -> int:
     return operator.index(value)
 
 
-def start(nframe: int = 1, *, sample_interval: Optional[int] = None,
-          keep: bool = False, arena_size: Optional[int] = None,
-          _tree: Optional[tuple] = None) -> None:
+def start(nframe: int = 1, *, sample_interval: int | None = None,
+          keep: bool = False, arena_size: int | None = None,
+          _tree: tuple | None = None) -> None:
     """Start tracing Python memory allocations.
 
     ``nframe``: frames stored per traceback, 1..65535 (like tracemalloc).
@@ -132,7 +131,7 @@ def is_tracing() -> bool:
     return _recorder.is_tracing()
 
 
-def get_traced_memory() -> Tuple[int, int]:
+def get_traced_memory() -> tuple[int, int]:
     """(current, peak) size in bytes of the traced memory blocks.
 
     Exact in exact mode (``sample_interval=1``); unbiased estimates when
@@ -165,13 +164,13 @@ def get_sample_interval() -> int:
     return _recorder.get_sample_interval()
 
 
-def arena_path() -> Optional[str]:
+def arena_path() -> str | None:
     """Path of the live shared-memory arena (read by ``pytmtop -p PID``),
     or None when not tracing."""
     return _recorder.arena_path()
 
 
-def get_object_traceback_index(obj) -> Optional[int]:
+def get_object_traceback_index(obj) -> int | None:
     """Arena traceback index of the block holding ``obj``, or None when
     that block was not recorded (not tracing, allocated before start(),
     or not sampled)."""

@@ -135,7 +135,9 @@ def _stacks(snapshot) -> Tuple[List[_Stack], bool]:
             for i, v in enumerate((size, count, a_size, a_count)):
                 acc[i] += v
     stacks = [_Stack(f, *v) for f, v in merged.items()]
-    stacks.sort(key=lambda st: (-st.size, -st.alloc_size, st.frames))
+    # Ties compare frames; CUT_OFF (a str) sorts as a frame of its own.
+    stacks.sort(key=lambda st: (-st.size, -st.alloc_size, tuple(
+        (CUT_OFF, -1) if f is CUT_OFF else f for f in st.frames)))
     return stacks, known
 
 

@@ -237,6 +237,17 @@ def test_cut_off_tracebacks_get_a_pseudo_frame(tmp_path):
     assert [c["n"] for c in tree["c"]] == [export.CUT_OFF, "b.py:9"]
 
 
+def test_cut_and_whole_stacks_of_equal_size_sort(tmp_path):
+    """GIVEN a cut traceback and a whole one holding the same size (their
+    root-first keys start with <stack cut off>, a str, and a frame tuple)
+    WHEN exported
+    THEN both come out, the ordering does not compare str with tuple."""
+    snap = pytm.Snapshot([(0, 64, (("a.py", 1),), 5),
+                          (0, 64, (("a.py", 1),), 1)], 1)
+    assert sorted(export.collapsed_lines(snap)) == \
+        sorted(["%s;a.py:1 64" % export.CUT_OFF, "a.py:1 64"])
+
+
 def test_collapsed_matches_the_tracebacks(dump, tmp_path):
     """GIVEN the same dump
     WHEN it is exported as collapsed stacks

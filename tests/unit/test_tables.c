@@ -412,17 +412,41 @@ traces_filter_attaches_when_large(void **state)
     assert_false(pytm_traces_get(&f->traces, key(n + 1), &g));
 }
 
+/* Resident memory: every filter page a sampled block lands in stays
+ * dirty, so the pages a heap span dirties set the filter's RSS (issue
+ * 13). Blocks 256 KiB apart over 8 MiB of heap: at most one page per
+ * 512 KiB of span. */
+static void
+filter_page_covers_half_a_mib(void **state)
+{
+    (void)state;
+    uintptr_t base = 0x7f0000000000ull, pages[64];
+    size_t n = 0;
+    for (uintptr_t off = 0; off < ((uintptr_t)8 << 20); off += 256u << 10) {
+        uintptr_t page =
+            (uintptr_t)&pytm_filter_main[pytm_filter_main_index(base + off)]
+            >> 12;
+        bool seen = false;
+        for (size_t i = 0; i < n; i++)
+            seen = seen || pages[i] == page;
+        if (!seen)
+            pages[n++] = page;
+    }
+    assert_true(n <= 16);
+}
+
 static void
 filter_counts_and_saturates(void **state)
 {
     (void)state;
     pytm_filter_main_clear();
-    uintptr_t a = 0x7f0000001200ull, b = a + 64;
+    const uintptr_t granule = (uintptr_t)1 << PYTM_FILTER_SHIFT;
+    uintptr_t a = 0x7f0000001200ull, b = a + granule;
     assert_false(pytm_filter_main_maybe((void *)a));
     pytm_filter_main_inc(a);
     assert_true(pytm_filter_main_maybe((void *)a));
-    /* Blocks in the same 64-byte granule share its counter... */
-    assert_true(pytm_filter_main_maybe((void *)(a + 48)));
+    /* Blocks in the same granule share its counter... */
+    assert_true(pytm_filter_main_maybe((void *)(a + granule - 16)));
     /* ...the next granule has its own. */
     assert_false(pytm_filter_main_maybe((void *)b));
     /* An address 2^(bits+shift) away aliases: a false positive, never a
@@ -460,6 +484,8 @@ main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(tbcache_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(filter_counts_and_saturates, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(filter_page_covers_half_a_mib, setup,
                                         teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
