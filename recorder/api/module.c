@@ -365,10 +365,7 @@ recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *const *args,
                         "namespace: dict = None)");
         return NULL;
     }
-    struct pytm_tls *t = &pytm_tls;
-    int outer = t->guard;
-    if (!outer)
-        pytm_guard_set(t);
+    struct pytm_untraced u = pytm_untraced_begin();
     PyObject *res = PyImport_Import(name);
     if (res != NULL && attr != Py_None) {
         PyObject *value = PyObject_GetAttr(res, attr);
@@ -377,8 +374,7 @@ recorder_import_untraced(PyObject *Py_UNUSED(mod), PyObject *const *args,
             && PyDict_SetItem(ns, attr, res) < 0)
             Py_CLEAR(res);
     }
-    if (!outer)
-        pytm_guard_clear(t);
+    pytm_untraced_end(&u);
     return res;
 }
 

@@ -110,22 +110,26 @@ def test_old_spellings_of_the_moved_types_resolve():
         _recorder.no_such_name  # noqa: B018
 
 
-def test_first_snapshot_while_tracing_does_not_trace_pytm_import(run_py):
-    """GIVEN exact tracing started right after `import pytm`
+@pytest.mark.parametrize("interval", [1, 64])
+def test_first_snapshot_while_tracing_does_not_trace_pytm_import(run_py,
+                                                                  interval):
+    """GIVEN exact tracing (interval 1: the guard) or sampled tracing at
+    64 bytes (nearly every block sampled: the parked countdown) started
+    right after `import pytm`
     WHEN the first take_snapshot() imports the snapshot side
     THEN that import's allocations are not in the snapshot (tracemalloc
     never traces its own module either)."""
     res = run_py("""
         import json, sys
         import pytm
-        pytm.start(25, sample_interval=1)
+        pytm.start(25, sample_interval=%d)
         snap = pytm.take_snapshot()
         pytm.stop()
         loaded = "pytm._snapshot" in sys.modules
         size = sum(t.size for t in snap.traces
                    if any("importlib" in f.filename for f in t.traceback))
         print(json.dumps([loaded, size]))
-    """)
+    """ % interval)
     loaded, size = res.json()
     assert loaded and size < 4096, size
 
