@@ -161,6 +161,12 @@ gen_alloc_slow(struct hook_domain *d, bool raw, bool zeroed, bool sample,
                size_t nelem, size_t elsize, size_t size)
 {
     struct pytm_tls *t = &pytm_tls;
+    /* A crossing inside a slow path: start() zeroed this thread's parked
+     * countdown from another thread (pytm_threads_reset_all_locked) while
+     * it was recording. Pass through: recording now would re-enter the
+     * tables mid-update. slow_leave puts back the zero, so the next
+     * allocation joins the new session. */
+    sample = sample && LIKELY(!t->guard);
     if (!sample) {
         int64_t was = pytm_park(t);
         void *p = call_alloc(d, zeroed, nelem, elsize);
@@ -259,6 +265,8 @@ gen_realloc_slow(struct hook_domain *d, bool raw, bool exact, void *ptr,
         took = pytm_record_raw_take(d->session, ptr, &old, &epoch);
 
     bool reentrant = exact && UNLIKELY(t->guard);
+    if (!exact)
+        sample = sample && LIKELY(!t->guard); /* see gen_alloc_slow */
     int64_t was = 0;
     if (sample && !reentrant)
         pytm_slow_enter(t);

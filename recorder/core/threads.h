@@ -36,7 +36,11 @@
  *     exact-mode) call, with the guard set as well; the countdown waits in
  *     `resume`, where the policy (policy.h) reads and redraws it while the
  *     slow path runs. One per thread at a time: the fast path cannot
- *     cross while parked, and exact mode's guard turns re-entry away.
+ *     cross while parked, and exact mode's guard turns re-entry away. The
+ *     one way a parked countdown can still cross is start() zeroing it
+ *     from another thread (pytm_threads_reset_all_locked) while this one
+ *     records without the GIL; the slow paths therefore check the guard
+ *     and pass such a call through.
  * Exact mode keeps the guard on its fast path (it must ignore every
  * reentrant call, as tracemalloc does) and never reads the countdown.
  */
