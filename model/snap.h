@@ -14,6 +14,11 @@
  * - tbs[i].frames_at + tbs[i].nframe <= n_frame_ids; every frame id in
  *   that range < n_frames. Frames are most recent first.
  * - traces[i].tb < n_tbs.
+ * - splits[i].tb < n_tbs, splits[i].thread <= n_threads (0 = unknown);
+ *   threads[i].py_name < n_strings or PYTM_SNAP_NO_NAME.
+ * Per-thread figures (model/snap_threads.h): tbs[] holds one entry per
+ * stack, whatever thread recorded it; when the producer knew threads,
+ * splits[] holds the per-(stack, thread) parts, whose sums are tbs[].
  * Sizes and counts are estimates when meta.sample_interval != 1.
  */
 #ifndef PYTM_MODEL_SNAP_H
@@ -69,6 +74,28 @@ struct pytm_snap_tb {
     uint64_t alloc_samples;
 };
 
+/* A thread identity (arena thread_ids). */
+#define PYTM_SNAP_NO_NAME 0xffffffffu
+struct pytm_snap_thread {
+    int64_t tid;        /* OS thread id */
+    uint64_t ident;     /* threading.get_ident() */
+    char os_name[16];   /* pthread name, NUL-terminated, may be "" */
+    uint32_t py_name;   /* string index, or PYTM_SNAP_NO_NAME */
+    uint32_t reserved;
+};
+
+/* The part of stack tbs[tb] that one thread recorded. */
+struct pytm_snap_split {
+    uint32_t tb;           /* index into tbs */
+    uint32_t thread;       /* index into threads + 1; 0 = unknown */
+    int64_t size;
+    int64_t count;
+    int64_t samples;
+    uint64_t alloc_size;
+    uint64_t alloc_count;
+    uint64_t alloc_samples;
+};
+
 /* One recorded block (exact mode: every traced block). */
 struct pytm_snap_trace {
     uint64_t size;      /* the block's true size */
@@ -99,6 +126,11 @@ struct pytm_snap {
 
     uint64_t n_traces;
     struct pytm_snap_trace *traces; /* NULL unless PYTM_SNAP_HAS_TRACES */
+
+    uint32_t n_threads;
+    struct pytm_snap_thread *threads;
+    uint64_t n_splits;              /* 0: no per-thread figures */
+    struct pytm_snap_split *splits;
 };
 
 /* Zero-initialises *s (an empty, valid snapshot). */

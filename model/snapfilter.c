@@ -102,6 +102,10 @@ copy_tables(const struct pytm_snap *src, struct pytm_snap *out)
     struct pytm_snap shallow = *src;
     shallow.n_traces = 0;
     shallow.traces = NULL;
+    /* re-aggregated from the kept traces: per-thread parts would be
+     * stale (model/snap_threads.h) */
+    shallow.n_splits = 0;
+    shallow.splits = NULL;
     return pytm_snap_copy(out, &shallow);
 }
 

@@ -36,6 +36,8 @@ struct pytm_arena {
     struct pytm_arena_header *h;   /* == base */
     struct pytm_arena_thread *threads;
     uint32_t threads_cap;
+    struct pytm_arena_thread_id *tids;
+    uint64_t tids_cap;
     uint8_t *strings;
     uint64_t strings_cap;          /* bytes, <= UINT32_MAX */
     struct pytm_arena_frame *frames;
@@ -58,6 +60,7 @@ struct pytm_arena {
     uint64_t frames_used;
     uint64_t frame_ids_used;
     uint64_t tbs_used;
+    uint64_t tids_used;
 
     /* Bytes of private memory (this struct + tables). Written under
      * `lock`, read lock-free by pytm_arena_memory_usage: atomic. */

@@ -90,6 +90,7 @@ pytm_threads_join(struct pytm_session *s, struct pytm_tls *t, bool raw_locked)
     t->bytes_est = 0;
     t->n_dropped = 0;
     t->gen = s->gen;
+    t->thread = 0; /* identities are per session: claimed again */
     if (t->registered == 2) { /* exiting thread: no slot, no registry */
         t->slot = -1;
         return;
@@ -132,4 +133,74 @@ pytm_threads_reset_all_locked(void)
          * touching it; the next hook call sees left <= 0 and gen stale. */
         t->sampler.left = 0;
     }
+}
+
+/* Python names given before their thread claimed an identity. GIL. */
+#define PENDING_MAX 256u
+static struct {
+    uint64_t ident;
+    uint32_t sid;
+} pending[PENDING_MAX];
+static uint32_t n_pending; /* GIL */
+static uint32_t pending_gen; /* GIL: session the entries belong to */
+
+static uint32_t
+pending_take(struct pytm_session *s, uint64_t ident)
+{
+    if (pending_gen != s->gen)
+        return PYTM_ARENA_NO_NAME;
+    for (uint32_t i = 0; i < n_pending; i++)
+        if (pending[i].ident == ident) {
+            uint32_t sid = pending[i].sid;
+            pending[i] = pending[--n_pending];
+            return sid;
+        }
+    return PYTM_ARENA_NO_NAME;
+}
+
+uint32_t
+pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t)
+{
+    if (t->gen != s->gen)
+        return 0;
+    if (t->thread == 0) {
+        char name[16] = {0};
+        pthread_getname_np(pthread_self(), name, sizeof(name));
+        uint64_t ident = (uint64_t)pthread_self();
+        uint32_t k;
+        if (pytm_arena_intern_thread(s->arena, (int32_t)syscall(SYS_gettid),
+                                     ident, name, pending_take(s, ident), &k)
+            == 0)
+            t->thread = (uint16_t)k;
+        else
+            t->thread = PYTM_TLS_NO_THREAD;
+    }
+    return t->thread == PYTM_TLS_NO_THREAD ? 0 : t->thread;
+}
+
+int
+pytm_threads_set_name(struct pytm_session *s, uint64_t ident,
+                      const char *name, size_t len)
+{
+    uint32_t sid;
+    int rc = pytm_arena_intern_string(s->arena, name, len, &sid);
+    if (rc < 0)
+        return rc;
+    struct pytm_tls *t = &pytm_tls;
+    if (ident == (uint64_t)pthread_self() && t->gen == s->gen
+        && t->thread != 0 && t->thread != PYTM_TLS_NO_THREAD)
+        return pytm_arena_thread_set_name(s->arena, t->thread, sid);
+    if (pending_gen != s->gen) {
+        pending_gen = s->gen;
+        n_pending = 0;
+    }
+    for (uint32_t i = 0; i < n_pending; i++)
+        if (pending[i].ident == ident)
+            return 0; /* the first name given stays */
+    if (n_pending == PENDING_MAX)
+        return PYTM_E_FULL;
+    pending[n_pending].ident = ident;
+    pending[n_pending].sid = sid;
+    n_pending++;
+    return 0;
 }
