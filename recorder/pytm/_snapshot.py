@@ -340,7 +340,7 @@ _tb_cache: list = [None, None]
 def _tracebacks_holding(index: int) -> SnapData:
     gen = _recorder._stats().get("gen")
     data = _tb_cache[1] if gen is not None and _tb_cache[0] == gen else None
-    if data is None or index >= data.n_tracebacks:
+    if data is None or index >= data.n_arena_tracebacks:
         full = _recorder.take_snapshot_data()
         # keep the tables only: a DomainFilter on a domain no trace has
         # (see _filters.compile_filters) drops every trace
