@@ -78,7 +78,11 @@ test_create_layout(void **state)
     assert_int_equal(h->layout_version, PYTM_ARENA_LAYOUT_VERSION);
     assert_int_equal(h->header_size, PYTM_ARENA_HEADER_SIZE);
     assert_int_equal(h->endian_tag, PYTM_ARENA_ENDIAN_TAG);
-    assert_int_equal(h->flags, PYTM_ARENA_FLAG_EXACT);
+    assert_int_equal(h->flags, PYTM_ARENA_FLAG_EXACT | PYTM_ARENA_FLAG_THREADS);
+    /* thread identities right after the thread slots */
+    assert_int_equal(h->thread_ids.offset,
+                     h->threads.offset + h->threads.capacity * 64);
+    assert_true(h->thread_ids.capacity > 0);
     assert_int_equal(h->arena_size, f->cfg.arena_size);
     assert_int_equal(h->pid, getpid());
     assert_int_equal(h->uid, geteuid());
