@@ -54,6 +54,13 @@ struct pytm_snap_totals {
      * interval in force now, above meta.sample_interval once a full
      * arena made sampled mode back off. Not stored in dumps. */
     uint64_t sample_interval_now;
+    /* Per-thread bookkeeping (arena counters threads_unknown and
+     * stacks_folded, docs/arena.md "Threads"; dumps: the threads
+     * section): threads that got no identity (the table was full) and
+     * stacks whose figures went to "unknown" once the split budget ran
+     * out. 0 without per-thread figures. */
+    uint64_t threads_unknown;
+    uint64_t stacks_folded;
 };
 
 struct pytm_snap_frame {

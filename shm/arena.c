@@ -15,7 +15,8 @@
  * 64-byte boundary (see split_sections):
  *   threads     max_threads slots of 64 bytes
  *   thread_ids  4 * max_threads identities of 32 bytes (at most
- *               PYTM_ARENA_MAX_THREAD_IDS: tb.thread is a uint16)
+ *               PYTM_ARENA_MAX_THREAD_IDS: tb.thread is a uint16, and
+ *               at most 1/64 of arena_size)
  *   strings     1/8 of the rest (bytes)
  *   frames      1/8 of the rest (8-byte entries)
  *   tracebacks  and frame_ids share the remaining 3/4 in the ratio
@@ -85,7 +86,11 @@ split_sections(struct sections *h, uint64_t size, uint32_t threads,
 {
     uint64_t off = PYTM_ARENA_HEADER_SIZE;
     uint64_t thread_bytes = (uint64_t)threads * sizeof(struct pytm_arena_thread);
-    uint64_t n_ids = min_u64((uint64_t)threads * 4, PYTM_ARENA_MAX_THREAD_IDS);
+    /* at most 1/64 of the arena: a small arena keeps its room for
+     * stacks (1 MiB: 512 identities) */
+    uint64_t n_ids = min_u64(min_u64((uint64_t)threads * 4,
+                                     PYTM_ARENA_MAX_THREAD_IDS),
+                             size / 64 / sizeof(struct pytm_arena_thread_id));
     uint64_t id_bytes = (n_ids * sizeof(struct pytm_arena_thread_id) + 63)
                         & ~(uint64_t)63;
     if (thread_bytes + id_bytes > (size - off) / 2)

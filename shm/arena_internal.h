@@ -56,6 +56,8 @@ struct pytm_arena {
     struct arena_table str_tab;
     struct arena_table frame_tab;
     struct arena_table tb_tab;
+    struct arena_table stack_tab;  /* stack (frames, total) -> its first
+                                      tb, whatever the thread */
     uint64_t strings_used;
     uint64_t frames_used;
     uint64_t frame_ids_used;
@@ -72,6 +74,10 @@ struct pytm_arena {
      * FREE and its scan cannot come back empty under churn. */
     _Atomic uint32_t threads_reserved;
 };
+
+/* Per-thread splits (tbs past the first of their stack) use at most
+ * 1/PYTM_ARENA_SPLIT_SHARE of the tb section (arena_intern.c). */
+#define PYTM_ARENA_SPLIT_SHARE 16u
 
 /* arena_intern.c: allocate/free the dedupe tables (called by create and
  * close, single-threaded). init returns 0 or PYTM_E_NOMEM. */

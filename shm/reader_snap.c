@@ -242,7 +242,9 @@ read_tbs(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s,
         t->frames_at = a->frames_at;
         t->nframe = a->nframe;
         t->total_nframe = a->total_nframe;
-        (*thread)[i] = a->thread; /* checked by pytm_snap_threads_split */
+        /* relaxed: may go from k to 0 once (folded); either is valid.
+         * Checked by pytm_snap_threads_split. */
+        (*thread)[i] = atomic_load_explicit(&a->thread, rx);
         if ((uint64_t)t->frames_at + t->nframe > s->n_frame_ids)
             return PYTM_E_CORRUPT;
         t->size = atomic_load_explicit(&a->size, rx);
@@ -276,6 +278,8 @@ read_totals(const struct pytm_reader *r, struct pytm_snap_totals *t)
     t->clear_epoch = atomic_load_explicit(&c->clear_epoch, rx);
     t->sample_interval_now =
         atomic_load_explicit(&c->sample_interval_now, rx);
+    t->threads_unknown = atomic_load_explicit(&c->threads_unknown, rx);
+    t->stacks_folded = atomic_load_explicit(&c->stacks_folded, rx);
 }
 
 static int

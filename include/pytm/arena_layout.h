@@ -133,9 +133,19 @@ struct pytm_arena_counters {
                                             (private tables + arena used) */
     _Atomic uint64_t sample_interval_now; /* current interval: may adapt
                                              upward when the arena fills */
-    uint64_t reserved[5];
+    /* PYTM_ARENA_FLAG_THREADS (zero otherwise; were reserved). Written
+     * under the writer's intern lock, read relaxed. */
+    _Atomic uint64_t threads_unknown; /* threads that found the identity
+                                         table full: their figures go to
+                                         thread 0, "unknown" */
+    _Atomic uint64_t stacks_folded;   /* stacks whose per-thread split
+                                         budget ran out: their first tb
+                                         went to thread 0 (tb.thread) */
+    uint64_t reserved[3];
 };
 static_assert(sizeof(struct pytm_arena_counters) == 128, "counters size");
+static_assert(offsetof(struct pytm_arena_counters, threads_unknown) == 88, "");
+static_assert(offsetof(struct pytm_arena_counters, stacks_folded) == 96, "");
 
 /* Publication counters of the append-only tables. Release-stored by the
  * writer after the entries below them are complete; acquire-loaded by
@@ -299,14 +309,19 @@ static_assert(sizeof(struct pytm_arena_frame) == 8, "frame size");
  * Aggregates are updated on every recorded alloc/free of this
  * traceback by relaxed atomic RMW; readers load them relaxed. */
 struct pytm_arena_tb {
-    /* immutable once published */
+    /* immutable once published (but `thread`, see below) */
     uint32_t frames_at;
     uint16_t nframe;
-    uint16_t thread;       /* thread_ids index + 1; 0 = unknown (always
+    _Atomic uint16_t thread; /* thread_ids index + 1; 0 = unknown (always
                               0 without PYTM_ARENA_FLAG_THREADS). A
                               traceback's key is (frames, total_nframe,
                               thread): one stack may have one tb per
-                              thread. */
+                              thread. May change once, from k to 0,
+                              when the stack is folded (the split
+                              budget is spent, docs/arena.md
+                              "Threads"): writer under its lock,
+                              relaxed; readers load it relaxed and
+                              accept either value. */
     uint32_t total_nframe; /* depth of the stack when it was captured */
     uint32_t hash;
     /* live aggregates */

@@ -179,7 +179,10 @@ pytm_tb_current(struct pytm_session *s, uint32_t *tb)
     if (__builtin_expect(pytm_tbcache_get(&s->tbcache, hash, s->capbuf,
                                           n, total, tb),
                          1)) {
-        if (__builtin_expect(s->tbs[*tb].thread == thread, 1))
+        if (__builtin_expect(atomic_load_explicit(&s->tbs[*tb].thread,
+                                                  memory_order_relaxed)
+                                 == thread,
+                             1))
             return 0;
         return tb_retag(s, thread, tb);
     }

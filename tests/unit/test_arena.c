@@ -46,6 +46,18 @@ teardown(void **state)
     return 0;
 }
 
+struct pytm_arena *
+test_arena_min(const struct fixture *f, uint32_t max_threads)
+{
+    struct pytm_arena_config cfg = f->cfg;
+    cfg.arena_size = PYTM_ARENA_MIN_SIZE;
+    cfg.max_threads = max_threads;
+    cfg.nframe = 1;
+    struct pytm_arena *b = NULL;
+    assert_int_equal(pytm_arena_create(&cfg, &b), 0);
+    return b;
+}
+
 static bool
 exists(const char *path)
 {
@@ -364,12 +376,7 @@ static void
 test_full(void **state)
 {
     struct fixture *f = *state;
-    struct pytm_arena_config cfg = f->cfg;
-    cfg.arena_size = PYTM_ARENA_MIN_SIZE;
-    cfg.max_threads = 1;
-    cfg.nframe = 1;
-    struct pytm_arena *b;
-    assert_int_equal(pytm_arena_create(&cfg, &b), 0);
+    struct pytm_arena *b = test_arena_min(f, 1);
     struct pytm_arena_header *h = pytm_arena_header(b);
     struct pytm_arena_published *p = &h->published;
 
@@ -544,6 +551,7 @@ main(void)
         T(test_count_and_memory),  T(test_proc_start_ticks),
         T(test_intern_threads),    T(test_record_threads),
         T(test_thread_slots),      T(test_thread_slots_threads),
+        T(test_split_budget_folds),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
