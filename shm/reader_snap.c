@@ -320,14 +320,17 @@ pytm_reader_snap(struct pytm_reader *r, struct pytm_snap *out)
         rc = take_threads(&p, &s);
     if (rc == 0)
         rc = read_tbs(r, p.tbs, &s, &thread);
+    /* The counters right after the aggregates, before the merge (which
+     * takes milliseconds on many tbs): a live writer's records between
+     * the two reads are what makes them disagree (step 5). */
+    if (rc == 0)
+        read_totals(r, &s.totals);
     if (rc == 0)
         rc = pytm_snap_threads_split(&s, thread);
     free(thread);
     free(p.threads);
-    if (rc == 0) {
-        read_totals(r, &s.totals);
+    if (rc == 0)
         rc = read_meta(r, &s.meta);
-    }
     if (rc == 0)
         rc = pytm_snap_validate(&s);
     if (rc != 0) {
