@@ -20,6 +20,12 @@ add_i64(int64_t a, int64_t b)
     return (int64_t)((uint64_t)a + (uint64_t)b);
 }
 
+static int64_t
+sub_i64(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
 static uint64_t
 stack_hash(const struct pytm_snap *s, const struct pytm_snap_tb *t)
 {
@@ -147,18 +153,19 @@ pytm_snap_threads_totals(const struct pytm_snap *s,
 {
     for (uint32_t k = 0; k <= s->n_threads; k++)
         out[k] = (struct pytm_snap_thread_total){.thread = k};
-    if (s->n_splits == 0) {
-        for (uint32_t i = 0; i < s->n_tbs; i++) {
-            out[0].size = add_i64(out[0].size, s->tbs[i].size);
-            out[0].count = add_i64(out[0].count, s->tbs[i].count);
-        }
-        return;
+    /* what no split accounts for goes to "unknown": all of it without
+     * splits, and all of a filtered copy's (its splits are zeroed) */
+    for (uint32_t i = 0; i < s->n_tbs; i++) {
+        out[0].size = add_i64(out[0].size, s->tbs[i].size);
+        out[0].count = add_i64(out[0].count, s->tbs[i].count);
     }
     for (uint64_t i = 0; i < s->n_splits; i++) {
         const struct pytm_snap_split *p = &s->splits[i];
         uint32_t k = p->thread <= s->n_threads ? p->thread : 0;
         out[k].size = add_i64(out[k].size, p->size);
         out[k].count = add_i64(out[k].count, p->count);
+        out[0].size = sub_i64(out[0].size, p->size);
+        out[0].count = sub_i64(out[0].count, p->count);
     }
 }
 

@@ -36,8 +36,11 @@ struct pytm_snap_thread_total {
 };
 
 /* Sums splits by thread into out[0 .. n_threads] (out[k].thread == k),
- * which the caller sizes n_threads + 1. Without splits every figure
- * goes to out[0]: the whole snapshot as "unknown". */
+ * which the caller sizes n_threads + 1; out[0] ("unknown") also gets
+ * whatever of the tbs' figures no split accounts for. So the sum over
+ * out[] is always the sum over tbs[]: without splits everything is
+ * out[0], the whole snapshot as "unknown", and likewise for a copy
+ * whose splits were zeroed (pytm_snapfilter). */
 void pytm_snap_threads_totals(const struct pytm_snap *s,
                               struct pytm_snap_thread_total *out);
 

@@ -116,6 +116,11 @@ int pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid,
                              uint64_t ident, const char *os_name,
                              uint32_t py_name, uint32_t *thread);
 
+/* The newest identity (index + 1) with this pthread_self() and gettid()
+ * value, or 0 when there is none. O(identities). Thread-safe. */
+uint32_t pytm_arena_thread_find(struct pytm_arena *a, uint64_t ident,
+                                int32_t tid);
+
 /* Sets the Python name (a published string id) of identity `thread`
  * (index + 1) if it has none yet. Returns 0, or PYTM_E_INVAL.
  * Thread-safe. */

@@ -524,6 +524,20 @@ pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid, uint64_t ident,
     return rc;
 }
 
+uint32_t
+pytm_arena_thread_find(struct pytm_arena *a, uint64_t ident, int32_t tid)
+{
+    if (!a)
+        return 0;
+    uint32_t k = 0;
+    pthread_mutex_lock(&a->lock);
+    for (uint64_t i = a->tids_used; i > 0 && k == 0; i--)
+        if (a->tids[i - 1].ident == ident && a->tids[i - 1].tid == tid)
+            k = (uint32_t)i;
+    pthread_mutex_unlock(&a->lock);
+    return k;
+}
+
 int
 pytm_arena_thread_set_name(struct pytm_arena *a, uint32_t thread,
                            uint32_t py_name)

@@ -308,7 +308,8 @@ snapdata_info(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
     const struct pytm_snap_totals *t = &self->snap.totals;
     const char *cmd = m->cmdline ? m->cmdline : "";
     return Py_BuildValue(
-        "{s:L,s:K,s:K,s:K,s:k,s:k,s:N,s:O,s:L,s:L,s:K,s:K,s:K,s:K,s:K,s:K}",
+        "{s:L,s:K,s:K,s:K,s:k,s:k,s:N,s:O,s:L,s:L,s:K,s:K,s:K,s:K,s:K,s:K,"
+        "s:K,s:K}",
         "pid", (long long)m->pid,
         "start_time_ns", (unsigned long long)m->start_realtime_ns,
         "taken_time_ns", (unsigned long long)m->taken_realtime_ns,
@@ -324,7 +325,9 @@ snapdata_info(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
         "n_frees", (unsigned long long)t->n_frees,
         "n_dropped", (unsigned long long)t->n_dropped,
         "live_samples", (unsigned long long)t->live_samples,
-        "clear_epoch", (unsigned long long)t->clear_epoch);
+        "clear_epoch", (unsigned long long)t->clear_epoch,
+        "threads_unknown", (unsigned long long)t->threads_unknown,
+        "stacks_folded", (unsigned long long)t->stacks_folded);
 }
 
 static PyObject *

@@ -135,24 +135,35 @@ pytm_threads_reset_all_locked(void)
     }
 }
 
-/* Python names given before their thread claimed an identity. GIL. */
+/* Python names given before their thread claimed an identity, keyed by
+ * (ident, tid); when full the oldest entry goes (a thread named but
+ * never allocating must not keep later ones out). GIL. */
 #define PENDING_MAX 256u
 static struct {
     uint64_t ident;
+    int32_t tid;
     uint32_t sid;
 } pending[PENDING_MAX];
 static uint32_t n_pending; /* GIL */
 static uint32_t pending_gen; /* GIL: session the entries belong to */
 
+static void
+pending_drop(uint32_t i)
+{
+    memmove(&pending[i], &pending[i + 1],
+            (size_t)(n_pending - i - 1) * sizeof pending[0]);
+    n_pending--;
+}
+
 static uint32_t
-pending_take(struct pytm_session *s, uint64_t ident)
+pending_take(struct pytm_session *s, uint64_t ident, int32_t tid)
 {
     if (pending_gen != s->gen)
         return PYTM_ARENA_NO_NAME;
     for (uint32_t i = 0; i < n_pending; i++)
-        if (pending[i].ident == ident) {
+        if (pending[i].ident == ident && pending[i].tid == tid) {
             uint32_t sid = pending[i].sid;
-            pending[i] = pending[--n_pending];
+            pending_drop(i);
             return sid;
         }
     return PYTM_ARENA_NO_NAME;
@@ -167,9 +178,10 @@ pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t)
         char name[16] = {0};
         pthread_getname_np(pthread_self(), name, sizeof(name));
         uint64_t ident = (uint64_t)pthread_self();
+        int32_t tid = (int32_t)syscall(SYS_gettid);
         uint32_t k;
-        if (pytm_arena_intern_thread(s->arena, (int32_t)syscall(SYS_gettid),
-                                     ident, name, pending_take(s, ident), &k)
+        if (pytm_arena_intern_thread(s->arena, tid, ident, name,
+                                     pending_take(s, ident, tid), &k)
             == 0)
             t->thread = (uint16_t)k;
         else
@@ -179,27 +191,29 @@ pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t)
 }
 
 int
-pytm_threads_set_name(struct pytm_session *s, uint64_t ident,
+pytm_threads_set_name(struct pytm_session *s, uint64_t ident, int32_t tid,
                       const char *name, size_t len)
 {
     uint32_t sid;
     int rc = pytm_arena_intern_string(s->arena, name, len, &sid);
     if (rc < 0)
         return rc;
-    struct pytm_tls *t = &pytm_tls;
-    if (ident == (uint64_t)pthread_self() && t->gen == s->gen
-        && t->thread != 0 && t->thread != PYTM_TLS_NO_THREAD)
-        return pytm_arena_thread_set_name(s->arena, t->thread, sid);
+    /* GIL: the thread cannot claim its identity between the look-up and
+     * the pending entry (claims run under the GIL too). */
+    uint32_t k = pytm_arena_thread_find(s->arena, ident, tid);
+    if (k != 0)
+        return pytm_arena_thread_set_name(s->arena, k, sid);
     if (pending_gen != s->gen) {
         pending_gen = s->gen;
         n_pending = 0;
     }
     for (uint32_t i = 0; i < n_pending; i++)
-        if (pending[i].ident == ident)
+        if (pending[i].ident == ident && pending[i].tid == tid)
             return 0; /* the first name given stays */
     if (n_pending == PENDING_MAX)
-        return PYTM_E_FULL;
+        pending_drop(0);
     pending[n_pending].ident = ident;
+    pending[n_pending].tid = tid;
     pending[n_pending].sid = sid;
     n_pending++;
     return 0;

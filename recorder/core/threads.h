@@ -104,14 +104,15 @@ void pytm_threads_flush(struct pytm_session *s, struct pytm_tls *t);
  * Preconditions: GIL held, s active, t joined (t->gen == s->gen). */
 uint32_t pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t);
 
-/* Records that the thread `ident` (threading.get_ident()) is named
- * `name` (len bytes of UTF-8): on the calling thread's identity when
- * ident is the caller and it has one, else remembered until that
- * thread claims its identity (at most 256 pending names per session;
- * more are ignored). A name never changes once set: a later rename of
- * the thread is not seen (best effort). Preconditions: GIL held, s
- * active. Returns 0 or a PYTM_E_* (the name is then just not known). */
-int pytm_threads_set_name(struct pytm_session *s, uint64_t ident,
+/* Records that the thread `ident` (threading.get_ident()) with OS id
+ * `tid` (Thread.native_id) is named `name` (len bytes of UTF-8): on its
+ * identity when it has one (pytm_arena_thread_find), else remembered
+ * until that thread claims its identity (at most 256 pending names per
+ * session, the oldest forgotten first). A name never changes once set:
+ * a later rename of the thread is not seen (best effort).
+ * Preconditions: GIL held, s active. Returns 0 or a PYTM_E_* (the name
+ * is then just not known). */
+int pytm_threads_set_name(struct pytm_session *s, uint64_t ident, int32_t tid,
                           const char *name, size_t len);
 
 /* At start(), before hooks are installed, with the RAW lock held: makes

@@ -76,6 +76,32 @@ test_merge_and_totals(void **state)
     pytm_snap_free(&s);
 }
 
+/* GIVEN split figures that do not cover the tbs (a filtered copy zeroes
+ * them) WHEN totalled THEN the rest goes to "unknown": the sum over
+ * threads is the sum over tbs. */
+static void
+test_totals_remainder_is_unknown(void **state)
+{
+    (void)state;
+    struct pytm_snap s;
+    uint16_t th[3];
+    build(&s, th);
+    assert_int_equal(pytm_snap_threads_split(&s, th), 0);
+    s.splits[1].size = s.splits[1].count = 0; /* thread 2's 300 */
+    struct pytm_snap_thread_total t[3];
+    pytm_snap_threads_totals(&s, t);
+    assert_int_equal(t[0].size, 300);
+    assert_int_equal(t[0].count, 3);
+    assert_int_equal(t[1].size, 100);
+    assert_int_equal(t[2].size, 7);
+    for (uint64_t i = 0; i < s.n_splits; i++)
+        s.splits[i].size = s.splits[i].count = 0;
+    pytm_snap_threads_totals(&s, t);
+    assert_int_equal(t[0].size, 407);
+    assert_int_equal(t[1].size + t[2].size, 0);
+    pytm_snap_free(&s);
+}
+
 static void
 test_hostile(void **state)
 {
@@ -99,6 +125,7 @@ main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_merge_and_totals),
+        cmocka_unit_test(test_totals_remainder_is_unknown),
         cmocka_unit_test(test_hostile),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
