@@ -3,6 +3,7 @@
 #include "threads.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -190,10 +191,46 @@ pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t)
     return t->thread == PYTM_TLS_NO_THREAD ? 0 : t->thread;
 }
 
+/* Bytes of thread names interned in session name_gen (GIL): names may
+ * take at most 1/PYTM_NAME_SHARE of the string pool, so that thread
+ * churn (10,000 threads, 10,000 "Thread-N (work)") never takes the room
+ * of filenames, which main would have had. */
+#define PYTM_NAME_SHARE 16u
+#define PYTM_NAME_MAX 64u /* bytes kept of one name */
+static uint64_t name_bytes;
+static uint32_t name_gen;
+
+static bool
+name_fits(struct pytm_session *s, size_t len)
+{
+    const struct pytm_arena_header *h = pytm_arena_header(s->arena);
+    if (name_gen != s->gen) {
+        name_gen = s->gen;
+        name_bytes = 0;
+    }
+    /* no identity left to name: the thread will be "unknown" */
+    if (atomic_load_explicit(&h->published.thread_ids_used,
+                             memory_order_relaxed)
+        >= h->thread_ids.capacity)
+        return false;
+    uint64_t rec = PYTM_ARENA_STRING_RECORD_SIZE(len);
+    if (name_bytes + rec > h->strings.capacity / PYTM_NAME_SHARE)
+        return false;
+    name_bytes += rec;
+    return true;
+}
+
 int
 pytm_threads_set_name(struct pytm_session *s, uint64_t ident, int32_t tid,
                       const char *name, size_t len)
 {
+    if (len > PYTM_NAME_MAX) {
+        len = PYTM_NAME_MAX; /* not inside a UTF-8 sequence */
+        while (len > 0 && ((unsigned char)name[len] & 0xC0) == 0x80)
+            len--;
+    }
+    if (!name_fits(s, len))
+        return PYTM_E_FULL;
     uint32_t sid;
     int rc = pytm_arena_intern_string(s->arena, name, len, &sid);
     if (rc < 0)

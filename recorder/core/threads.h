@@ -108,7 +108,9 @@ uint32_t pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t);
  * `tid` (Thread.native_id) is named `name` (len bytes of UTF-8): on its
  * identity when it has one (pytm_arena_thread_find), else remembered
  * until that thread claims its identity (at most 256 pending names per
- * session, the oldest forgotten first). A name never changes once set:
+ * session, the oldest forgotten first). Names are cut at 64 bytes and
+ * take at most 1/16 of the string pool; past that, or once the identity
+ * table is full, they are not recorded. A name never changes once set:
  * a later rename of the thread is not seen (best effort).
  * Preconditions: GIL held, s active. Returns 0 or a PYTM_E_* (the name
  * is then just not known). */

@@ -297,8 +297,13 @@ for batch in range(100):
     ts = [threading.Thread(target=work) for _ in range(100)]
     for t in ts: t.start()
     for t in ts: t.join()
+# Wait without allocating: readline() allocates ~8.5 KiB (its read chunk)
+# after the line is printed, and a reader between its tb and counter
+# reads would see the two disagree. The bound method and the buffer are
+# made before the line.
+wait, buf = sys.stdin.buffer.raw.readinto, bytearray(1)
 print(json.dumps({"path": pytm.arena_path()}), flush=True)
-sys.stdin.readline()
+wait(buf)
 """
 
 
