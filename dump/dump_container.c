@@ -42,6 +42,7 @@ check_header(struct dec *d, uint64_t *table_end, uint32_t *n_sec,
                         "reader reads %u.x", major, minor,
                         PYTM_DUMP_VERSION_MAJOR);
         d->newer = minor > PYTM_DUMP_VERSION_MINOR;
+        d->minor = minor;
     }
     if (len < PYTM_DUMP_HEADER_SIZE)
         return fail(d, PYTM_E_TRUNCATED, 0, len,
@@ -116,6 +117,10 @@ check_entry(struct dec *d, struct sec *s, uint64_t fsize, uint64_t prev_end)
         return fail(d, PYTM_E_DUMPCORRUPT, id, s->entry_at,
                     "section id %" PRIu32 " / flags 0x%x not defined in a "
                     "v1.0 file", s->id, s->flags);
+    if (s->id == PYTM_DUMP_SEC_THREADS && d->minor < PYTM_DUMP_MINOR_THREADS)
+        return fail(d, PYTM_E_DUMPCORRUPT, id, s->entry_at,
+                    "section 'threads' in a v1.%u file (defined from v1.%u)",
+                    d->minor, PYTM_DUMP_MINOR_THREADS);
     if (s->offset < prev_end || (!d->newer && s->offset != prev_end) ||
         s->offset > fsize || s->stored > fsize - s->offset)
         return fail(d, PYTM_E_DUMPCORRUPT, id,

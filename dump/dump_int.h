@@ -36,6 +36,7 @@ struct dec {
     size_t len;
     unsigned flags;
     bool newer; /* file minor > ours: skip what we do not know */
+    unsigned minor; /* the file's minor version */
     struct sec known[PYTM_DUMP_SEC_MAX_KNOWN + 1];
     bool have[PYTM_DUMP_SEC_MAX_KNOWN + 1];
     LZ4F_dctx *dctx;

@@ -242,6 +242,15 @@ decode_frame_ids(struct cur *c, struct pytm_snap *s)
         store;                                              \
     }
 
+/* The six aggregate columns of a traceback or a split. */
+#define AGG_COLUMNS(what, arr)                                         \
+    TB_COLUMN(what " size", (arr)[i].size = pytm_le_unzigzag(v))       \
+    TB_COLUMN(what " count", (arr)[i].count = pytm_le_unzigzag(v))     \
+    TB_COLUMN(what " samples", (arr)[i].samples = pytm_le_unzigzag(v)) \
+    TB_COLUMN(what " alloc_size", (arr)[i].alloc_size = v)             \
+    TB_COLUMN(what " alloc_count", (arr)[i].alloc_count = v)           \
+    TB_COLUMN(what " alloc_samples", (arr)[i].alloc_samples = v)
+
 static int
 decode_tbs(struct cur *c, struct pytm_snap *s)
 {
@@ -268,12 +277,7 @@ decode_tbs(struct cur *c, struct pytm_snap *s)
               if (tot < 0 || tot > UINT32_MAX) return index_fail(
                   c, "total_nframe", i, tot, UINT32_MAX, "allowed");
               t[i].total_nframe = (uint32_t)tot)
-    TB_COLUMN("tb size", t[i].size = pytm_le_unzigzag(v))
-    TB_COLUMN("tb count", t[i].count = pytm_le_unzigzag(v))
-    TB_COLUMN("tb samples", t[i].samples = pytm_le_unzigzag(v))
-    TB_COLUMN("tb alloc_size", t[i].alloc_size = v)
-    TB_COLUMN("tb alloc_count", t[i].alloc_count = v)
-    TB_COLUMN("tb alloc_samples", t[i].alloc_samples = v)
+    AGG_COLUMNS("tb", t)
     return finish(c);
 }
 
@@ -303,6 +307,70 @@ decode_traces(struct cur *c, struct pytm_snap *s)
               t[i].domain = (uint32_t)v)
     return finish(c);
 }
+
+/* THREADS (v1.1): identities, their pthread names, splits, counters.
+ * Hostile input: every index is checked against the tables it names. */
+static int
+decode_threads(struct cur *c, struct pytm_snap *s)
+{
+    uint64_t n = 0, v = 0;
+    int rc = get_count(c, PYTM_DUMP_MAX_THREADS, PYTM_DUMP_THREAD_COLUMNS,
+                       &n);
+    if (rc || (rc = alloc_array(c, (void **)&s->threads, n,
+                                sizeof(*s->threads))))
+        return rc;
+    s->n_threads = (uint32_t)n;
+    struct pytm_snap_thread *t = s->threads;
+    TB_COLUMN("thread tid", int64_t tid = pytm_le_unzigzag(v);
+              if (tid < INT32_MIN || tid > INT32_MAX) return index_fail(
+                  c, "tid", i, tid, INT32_MAX, "allowed");
+              t[i].tid = tid)
+    TB_COLUMN("thread ident", t[i].ident = v)
+    TB_COLUMN("thread py_name", if (v > s->n_strings) return index_fail(
+                  c, "py_name", i, (int64_t)v - 1, s->n_strings, "strings");
+              t[i].py_name = v ? (uint32_t)(v - 1) : PYTM_SNAP_NO_NAME)
+    uint64_t name_bytes = 0;
+    TB_COLUMN("thread os_name length", if (v > PYTM_DUMP_MAX_OS_NAME)
+                  return index_fail(c, "os_name length", i, (int64_t)v,
+                                    PYTM_DUMP_MAX_OS_NAME, "allowed");
+              t[i].os_name[PYTM_DUMP_MAX_OS_NAME] = (char)v;
+              name_bytes += v)
+    if (name_bytes > (uint64_t)(c->end - c->p))
+        return cfail(c, PYTM_E_DUMPCORRUPT, "declares %" PRIu64 " bytes of "
+                     "thread names, but only %zu remain", name_bytes,
+                     (size_t)(c->end - c->p));
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len = (size_t)(unsigned char)t[i].os_name[PYTM_DUMP_MAX_OS_NAME];
+        memset(t[i].os_name, 0, sizeof t[i].os_name);
+        if (memchr(c->p, 0, len))
+            return cfail(c, PYTM_E_DUMPCORRUPT, "thread %" PRIu64 " has a "
+                         "NUL byte inside its name", i);
+        memcpy(t[i].os_name, c->p, len);
+        c->p += len;
+    }
+    uint64_t m = 0;
+    rc = get_count(c, PYTM_DUMP_MAX_SPLITS, PYTM_DUMP_SPLIT_COLUMNS, &m);
+    if (rc || (rc = alloc_array(c, (void **)&s->splits, m,
+                                sizeof(*s->splits))))
+        return rc;
+    s->n_splits = m;
+    struct pytm_snap_split *sp = s->splits;
+    n = m; /* TB_COLUMN's count */
+    int64_t prev = 0;
+    TB_COLUMN("split tb", int64_t tb = prev + pytm_le_unzigzag(v);
+              if (tb < 0 || tb >= (int64_t)s->n_tbs) return index_fail(
+                  c, "tb", i, tb, s->n_tbs, "tracebacks");
+              sp[i].tb = (uint32_t)tb; prev = tb)
+    TB_COLUMN("split thread", if (v > s->n_threads) return index_fail(
+                  c, "thread", i, (int64_t)v, s->n_threads, "threads");
+              sp[i].thread = (uint32_t)v)
+    AGG_COLUMNS("split", sp)
+    if ((rc = get(c, &s->totals.threads_unknown, "threads_unknown", 0))
+        || (rc = get(c, &s->totals.stacks_folded, "stacks_folded", 0)))
+        return rc;
+    return finish(c);
+}
+#undef AGG_COLUMNS
 #undef TB_COLUMN
 
 typedef int (*decode_fn)(struct cur *, struct pytm_snap *);
@@ -318,6 +386,7 @@ pytm_dump_decode_sections_(struct dec *d, struct pytm_snap *s)
         [PYTM_DUMP_SEC_FRAME_IDS] = decode_frame_ids,
         [PYTM_DUMP_SEC_TRACEBACKS] = decode_tbs,
         [PYTM_DUMP_SEC_TRACES] = decode_traces,
+        [PYTM_DUMP_SEC_THREADS] = decode_threads,
     };
     for (uint32_t id = 1; id <= PYTM_DUMP_SEC_MAX_KNOWN; id++) {
         if (id == PYTM_DUMP_SEC_TRACES) {
@@ -330,8 +399,10 @@ pytm_dump_decode_sections_(struct dec *d, struct pytm_snap *s)
                                  : "section 'traces' present although meta "
                                    "flags lack HAS_TRACES");
             if (!want)
-                break;
+                continue;
         }
+        if (id == PYTM_DUMP_SEC_THREADS && !d->have[id])
+            continue; /* optional: a v1.0 file, or no per-thread figures */
         uint8_t *raw = NULL;
         int rc = pytm_dump_inflate_(d, id, &raw);
         if (rc)

@@ -94,6 +94,18 @@ buf_reserve(struct buf *b, size_t extra)
         (e)->raw.len = (size_t)(w_ - (e)->raw.p);                        \
     } while (0)
 
+/* The six aggregate columns of a traceback or a split (arr[i] has the
+ * fields of struct pytm_snap_tb's live and cumulative aggregates). */
+#define PUT_AGGREGATES(e, n, arr)                        \
+    do {                                                 \
+        PUT_COLUMN(e, n, pytm_le_zigzag((arr)[i].size)); \
+        PUT_COLUMN(e, n, pytm_le_zigzag((arr)[i].count)); \
+        PUT_COLUMN(e, n, pytm_le_zigzag((arr)[i].samples)); \
+        PUT_COLUMN(e, n, (arr)[i].alloc_size);           \
+        PUT_COLUMN(e, n, (arr)[i].alloc_count);          \
+        PUT_COLUMN(e, n, (arr)[i].alloc_samples);        \
+    } while (0)
+
 static int
 put_count(struct enc *e, uint64_t n)
 {
@@ -226,12 +238,7 @@ encode_tbs(struct enc *e, const struct pytm_snap *s)
                                  : 0)));
     PUT_COLUMN(e, n,
                pytm_le_zigzag((int64_t)t[i].total_nframe - t[i].nframe));
-    PUT_COLUMN(e, n, pytm_le_zigzag(t[i].size));
-    PUT_COLUMN(e, n, pytm_le_zigzag(t[i].count));
-    PUT_COLUMN(e, n, pytm_le_zigzag(t[i].samples));
-    PUT_COLUMN(e, n, t[i].alloc_size);
-    PUT_COLUMN(e, n, t[i].alloc_count);
-    PUT_COLUMN(e, n, t[i].alloc_samples);
+    PUT_AGGREGATES(e, n, t);
     return 0;
 }
 
@@ -255,6 +262,47 @@ encode_traces(struct enc *e, const struct pytm_snap *s)
                pytm_le_zigzag((int64_t)t[i].tb -
                               (i ? (int64_t)t[i - 1].tb : 0)));
     PUT_COLUMN(e, n, t[i].domain);
+    return 0;
+}
+
+/* THREADS (v1.1, docs/dump-format.md): the identities, their pthread
+ * names' bytes, the splits, then the two per-thread counters. */
+static int
+encode_threads(struct enc *e, const struct pytm_snap *s)
+{
+    const struct pytm_snap_thread *t = s->threads;
+    const struct pytm_snap_split *p = s->splits;
+    uint64_t n = s->n_threads, m = s->n_splits;
+    if (n > PYTM_DUMP_MAX_THREADS || m > PYTM_DUMP_MAX_SPLITS)
+        return fail(e->err, PYTM_E_TOOBIG, PYTM_DUMP_SEC_THREADS,
+                    "%" PRIu64 " threads / %" PRIu64 " splits, more than "
+                    "the %u / %" PRIu64 " allowed", n, m,
+                    PYTM_DUMP_MAX_THREADS, PYTM_DUMP_MAX_SPLITS);
+    if (put_count(e, n))
+        return PYTM_E_NOMEM;
+    PUT_COLUMN(e, n, pytm_le_zigzag(t[i].tid));
+    PUT_COLUMN(e, n, t[i].ident);
+    PUT_COLUMN(e, n,
+               t[i].py_name == PYTM_SNAP_NO_NAME ? 0u
+                                                 : (uint64_t)t[i].py_name + 1);
+    PUT_COLUMN(e, n, strnlen(t[i].os_name, PYTM_DUMP_MAX_OS_NAME));
+    for (uint64_t i = 0; i < n; i++) {
+        size_t len = strnlen(t[i].os_name, PYTM_DUMP_MAX_OS_NAME);
+        if (buf_reserve(&e->raw, len))
+            return PYTM_E_NOMEM;
+        memcpy(e->raw.p + e->raw.len, t[i].os_name, len);
+        e->raw.len += len;
+    }
+    if (put_count(e, m))
+        return PYTM_E_NOMEM;
+    PUT_COLUMN(e, m,
+               pytm_le_zigzag((int64_t)p[i].tb -
+                              (i ? (int64_t)p[i - 1].tb : 0)));
+    PUT_COLUMN(e, m, p[i].thread);
+    PUT_AGGREGATES(e, m, p);
+    if (put_count(e, s->totals.threads_unknown)
+        || put_count(e, s->totals.stacks_folded))
+        return PYTM_E_NOMEM;
     return 0;
 }
 
@@ -312,18 +360,26 @@ encode_all(struct enc *e, const struct pytm_snap *s)
         {PYTM_DUMP_SEC_FRAME_IDS, encode_frame_ids},
         {PYTM_DUMP_SEC_TRACEBACKS, encode_tbs},
         {PYTM_DUMP_SEC_TRACES, encode_traces},
+        {PYTM_DUMP_SEC_THREADS, encode_threads},
     };
     size_t table = PYTM_DUMP_MAX_SECTIONS * PYTM_DUMP_ENTRY_SIZE;
     int rc = buf_reserve(&e->out, PYTM_DUMP_HEADER_SIZE + table);
     if (rc)
         return rc;
     e->n_sections = 0;
+    /* the optional sections, each written only when it has content */
+    bool traces = s->meta.flags & PYTM_SNAP_HAS_TRACES;
+    bool threads = s->n_threads != 0 || s->n_splits != 0
+                   || s->totals.threads_unknown != 0
+                   || s->totals.stacks_folded != 0;
+    size_t n_all = sizeof(order) / sizeof(order[0]);
+    size_t n = n_all - !traces - !threads;
     /* the table's final size is known up front: sections follow it */
-    size_t n = sizeof(order) / sizeof(order[0]);
-    if (!(s->meta.flags & PYTM_SNAP_HAS_TRACES))
-        n--; /* TRACES is last */
     e->out.len = PYTM_DUMP_HEADER_SIZE + n * PYTM_DUMP_ENTRY_SIZE;
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n_all; i++) {
+        if ((order[i].id == PYTM_DUMP_SEC_TRACES && !traces)
+            || (order[i].id == PYTM_DUMP_SEC_THREADS && !threads))
+            continue;
         if ((rc = order[i].fn(e, s)) || (rc = add_section(e, order[i].id)))
             return rc;
     }
@@ -332,7 +388,9 @@ encode_all(struct enc *e, const struct pytm_snap *s)
     memcpy(h + PYTM_DUMP_HDR_MAGIC, PYTM_DUMP_MAGIC, PYTM_DUMP_MAGIC_SIZE);
     pytm_le_put32(h + PYTM_DUMP_HDR_ENDIAN, PYTM_DUMP_ENDIAN_TAG);
     pytm_le_put16(h + PYTM_DUMP_HDR_MAJOR, PYTM_DUMP_VERSION_MAJOR);
-    pytm_le_put16(h + PYTM_DUMP_HDR_MINOR, PYTM_DUMP_VERSION_MINOR);
+    /* v1.0 unless the file needs v1.1 (a `threads` section) */
+    pytm_le_put16(h + PYTM_DUMP_HDR_MINOR,
+                  threads ? PYTM_DUMP_MINOR_THREADS : 0u);
     pytm_le_put32(h + PYTM_DUMP_HDR_HEADER_SIZE, PYTM_DUMP_HEADER_SIZE);
     pytm_le_put32(h + PYTM_DUMP_HDR_FLAGS, 0);
     pytm_le_put64(h + PYTM_DUMP_HDR_FILE_SIZE, e->out.len);

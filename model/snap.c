@@ -35,6 +35,8 @@ pytm_snap_free(struct pytm_snap *s)
     free(s->frame_ids);
     free(s->tbs);
     free(s->traces);
+    free(s->threads);
+    free(s->splits);
     pytm_snap_init(s);
 }
 
@@ -99,6 +101,25 @@ validate_traces(const struct pytm_snap *s)
     return 0;
 }
 
+static int
+validate_threads(const struct pytm_snap *s)
+{
+    if ((s->n_threads && !s->threads) || (s->n_splits && !s->splits))
+        return PYTM_E_CORRUPT;
+    for (uint32_t i = 0; i < s->n_threads; i++) {
+        if (s->threads[i].py_name != PYTM_SNAP_NO_NAME
+            && s->threads[i].py_name >= s->n_strings)
+            return PYTM_E_CORRUPT;
+        if (memchr(s->threads[i].os_name, '\0', sizeof s->threads[i].os_name)
+            == NULL)
+            return PYTM_E_CORRUPT;
+    }
+    for (uint64_t i = 0; i < s->n_splits; i++)
+        if (s->splits[i].tb >= s->n_tbs || s->splits[i].thread > s->n_threads)
+            return PYTM_E_CORRUPT;
+    return 0;
+}
+
 int
 pytm_snap_validate(const struct pytm_snap *s)
 {
@@ -111,6 +132,8 @@ pytm_snap_validate(const struct pytm_snap *s)
         rc = validate_tbs(s);
     if (rc == 0)
         rc = validate_traces(s);
+    if (rc == 0)
+        rc = validate_threads(s);
     return rc;
 }
 
@@ -153,6 +176,8 @@ pytm_snap_copy(struct pytm_snap *dst, const struct pytm_snap *src)
                             sizeof *d.frame_ids, &ok);
     d.tbs = dup_array(src->tbs, src->n_tbs, sizeof *d.tbs, &ok);
     d.traces = dup_array(src->traces, src->n_traces, sizeof *d.traces, &ok);
+    d.threads = dup_array(src->threads, src->n_threads, sizeof *d.threads, &ok);
+    d.splits = dup_array(src->splits, src->n_splits, sizeof *d.splits, &ok);
     if (!ok) {
         pytm_snap_free(&d);
         pytm_snap_init(dst);

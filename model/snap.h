@@ -14,6 +14,11 @@
  * - tbs[i].frames_at + tbs[i].nframe <= n_frame_ids; every frame id in
  *   that range < n_frames. Frames are most recent first.
  * - traces[i].tb < n_tbs.
+ * - splits[i].tb < n_tbs, splits[i].thread <= n_threads (0 = unknown);
+ *   threads[i].py_name < n_strings or PYTM_SNAP_NO_NAME.
+ * Per-thread figures (model/snap_threads.h): tbs[] holds one entry per
+ * stack, whatever thread recorded it; when the producer knew threads,
+ * splits[] holds the per-(stack, thread) parts, whose sums are tbs[].
  * Sizes and counts are estimates when meta.sample_interval != 1.
  */
 #ifndef PYTM_MODEL_SNAP_H
@@ -49,6 +54,13 @@ struct pytm_snap_totals {
      * interval in force now, above meta.sample_interval once a full
      * arena made sampled mode back off. Not stored in dumps. */
     uint64_t sample_interval_now;
+    /* Per-thread bookkeeping (arena counters threads_unknown and
+     * stacks_folded, docs/arena.md "Threads"; dumps: the threads
+     * section): threads that got no identity (the table was full) and
+     * stacks whose figures went to "unknown" once the split budget ran
+     * out. 0 without per-thread figures. */
+    uint64_t threads_unknown;
+    uint64_t stacks_folded;
 };
 
 struct pytm_snap_frame {
@@ -65,6 +77,28 @@ struct pytm_snap_tb {
     int64_t count;         /* live estimated blocks */
     int64_t samples;       /* live recorded blocks */
     uint64_t alloc_size;   /* cumulative, as in the arena */
+    uint64_t alloc_count;
+    uint64_t alloc_samples;
+};
+
+/* A thread identity (arena thread_ids). */
+#define PYTM_SNAP_NO_NAME 0xffffffffu
+struct pytm_snap_thread {
+    int64_t tid;        /* OS thread id */
+    uint64_t ident;     /* threading.get_ident() */
+    char os_name[16];   /* pthread name, NUL-terminated, may be "" */
+    uint32_t py_name;   /* string index, or PYTM_SNAP_NO_NAME */
+    uint32_t reserved;
+};
+
+/* The part of stack tbs[tb] that one thread recorded. */
+struct pytm_snap_split {
+    uint32_t tb;           /* index into tbs */
+    uint32_t thread;       /* index into threads + 1; 0 = unknown */
+    int64_t size;
+    int64_t count;
+    int64_t samples;
+    uint64_t alloc_size;
     uint64_t alloc_count;
     uint64_t alloc_samples;
 };
@@ -99,6 +133,11 @@ struct pytm_snap {
 
     uint64_t n_traces;
     struct pytm_snap_trace *traces; /* NULL unless PYTM_SNAP_HAS_TRACES */
+
+    uint32_t n_threads;
+    struct pytm_snap_thread *threads;
+    uint64_t n_splits;              /* 0: no per-thread figures */
+    struct pytm_snap_split *splits;
 };
 
 /* Zero-initialises *s (an empty, valid snapshot). */

@@ -102,7 +102,16 @@ copy_tables(const struct pytm_snap *src, struct pytm_snap *out)
     struct pytm_snap shallow = *src;
     shallow.n_traces = 0;
     shallow.traces = NULL;
-    return pytm_snap_copy(out, &shallow);
+    int err = pytm_snap_copy(out, &shallow);
+    /* Re-aggregated from the kept traces, which cannot be told apart by
+     * thread: the per-thread parts are zeroed, but kept for their
+     * (arena tb -> merged tb) map (get_object_traceback's index). */
+    for (uint64_t i = 0; err == 0 && i < out->n_splits; i++) {
+        struct pytm_snap_split *p = &out->splits[i];
+        p->size = p->count = p->samples = 0;
+        p->alloc_size = p->alloc_count = p->alloc_samples = 0;
+    }
+    return err;
 }
 
 /* *out = tables of src + the traces of src for which keep(i) holds.

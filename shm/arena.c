@@ -14,6 +14,9 @@
  * Sections. After the 4096-byte header, each section starts on a
  * 64-byte boundary (see split_sections):
  *   threads     max_threads slots of 64 bytes
+ *   thread_ids  4 * max_threads identities of 32 bytes (at most
+ *               PYTM_ARENA_MAX_THREAD_IDS: tb.thread is a uint16, and
+ *               at most 1/64 of arena_size)
  *   strings     1/8 of the rest (bytes)
  *   frames      1/8 of the rest (8-byte entries)
  *   tracebacks  and frame_ids share the remaining 3/4 in the ratio
@@ -71,7 +74,8 @@ min_u64(uint64_t a, uint64_t b)
 
 /* The five sections, in header order. */
 struct sections {
-    struct pytm_arena_section threads, strings, frames, frame_ids, tracebacks;
+    struct pytm_arena_section threads, strings, frames, frame_ids, tracebacks,
+        thread_ids;
 };
 
 /* Splits arena_size into sections (see SPECIFICATION). Returns 0, or
@@ -82,11 +86,21 @@ split_sections(struct sections *h, uint64_t size, uint32_t threads,
 {
     uint64_t off = PYTM_ARENA_HEADER_SIZE;
     uint64_t thread_bytes = (uint64_t)threads * sizeof(struct pytm_arena_thread);
-    if (thread_bytes > (size - off) / 2)
+    /* at most 1/64 of the arena: a small arena keeps its room for
+     * stacks (1 MiB: 512 identities) */
+    uint64_t n_ids = min_u64(min_u64((uint64_t)threads * 4,
+                                     PYTM_ARENA_MAX_THREAD_IDS),
+                             size / 64 / sizeof(struct pytm_arena_thread_id));
+    uint64_t id_bytes = (n_ids * sizeof(struct pytm_arena_thread_id) + 63)
+                        & ~(uint64_t)63;
+    if (thread_bytes + id_bytes > (size - off) / 2)
         return PYTM_E_INVAL;
     h->threads.offset = off;
     h->threads.capacity = threads;
     off += thread_bytes; /* 64 * n: stays aligned */
+    h->thread_ids.offset = off;
+    h->thread_ids.capacity = n_ids;
+    off += id_bytes;
 
     uint64_t rest = ALIGN_DOWN64(size - off);
     uint64_t b_str = min_u64(ALIGN_DOWN64(rest / 8), MAX_POOL);
@@ -188,7 +202,8 @@ publish_header(struct pytm_arena *a, const struct pytm_arena_config *cfg,
     h->endian_tag = PYTM_ARENA_ENDIAN_TAG;
     h->flags = (interval == 1 ? PYTM_ARENA_FLAG_EXACT : 0)
                | (cfg->keep ? PYTM_ARENA_FLAG_KEEP : 0)
-               | (cfg->tree ? PYTM_ARENA_FLAG_TREE : 0);
+               | (cfg->tree ? PYTM_ARENA_FLAG_TREE : 0)
+               | PYTM_ARENA_FLAG_THREADS;
     h->arena_size = a->size;
     h->pid = pid;
     h->uid = geteuid();
@@ -232,6 +247,8 @@ set_sections(struct pytm_arena *a)
     struct pytm_arena_header *h = a->h;
     a->threads = (struct pytm_arena_thread *)(a->base + h->threads.offset);
     a->threads_cap = (uint32_t)h->threads.capacity;
+    a->tids = (struct pytm_arena_thread_id *)(a->base + h->thread_ids.offset);
+    a->tids_cap = h->thread_ids.capacity;
     a->strings = a->base + h->strings.offset;
     a->strings_cap = h->strings.capacity;
     a->frames = (struct pytm_arena_frame *)(a->base + h->frames.offset);
@@ -297,6 +314,7 @@ pytm_arena_create(const struct pytm_arena_config *cfg, struct pytm_arena **out)
     a->h->frames = sec.frames;
     a->h->frame_ids = sec.frame_ids;
     a->h->tracebacks = sec.tracebacks;
+    a->h->thread_ids = sec.thread_ids;
     set_sections(a);
     rc = pytm_arena_tables_init_(a);
     if (rc != 0)

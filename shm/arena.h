@@ -91,6 +91,42 @@ int pytm_arena_intern_traceback(struct pytm_arena *a, const uint32_t *frame_ids,
                                 uint32_t nframe, uint32_t total_nframe,
                                 uint32_t *tb_id);
 
+/* Same, for thread `thread` (an index returned by
+ * pytm_arena_intern_thread, plus one; 0 = unknown): the key is
+ * (frames, total_nframe, thread). Returns as above, PYTM_E_INVAL also
+ * for a thread not published. pytm_arena_intern_traceback is this with
+ * thread 0. Thread-safe. */
+int pytm_arena_intern_traceback_thread(struct pytm_arena *a,
+                                       const uint32_t *frame_ids,
+                                       uint32_t nframe, uint32_t total_nframe,
+                                       uint32_t thread, uint32_t *tb_id);
+
+/* Interns traceback base_tb's stack for thread `thread` (as above):
+ * the new tb shares base_tb's frame list. Returns 0, PYTM_E_FULL or
+ * PYTM_E_INVAL (base_tb or thread not published). Thread-safe. */
+int pytm_arena_retag_traceback(struct pytm_arena *a, uint32_t base_tb,
+                               uint32_t thread, uint32_t *tb_id);
+
+/* Appends the identity of a thread (gettid, pthread_self, pthread name,
+ * Python name string id or PYTM_ARENA_NO_NAME) and stores its tb.thread
+ * value (index + 1) in *thread. Never deduplicates: the caller calls it
+ * once per thread and session. Returns 0, PYTM_E_FULL (table full:
+ * the thread stays unknown) or PYTM_E_INVAL. Thread-safe. */
+int pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid,
+                             uint64_t ident, const char *os_name,
+                             uint32_t py_name, uint32_t *thread);
+
+/* The newest identity (index + 1) with this pthread_self() and gettid()
+ * value, or 0 when there is none. O(identities). Thread-safe. */
+uint32_t pytm_arena_thread_find(struct pytm_arena *a, uint64_t ident,
+                                int32_t tid);
+
+/* Sets the Python name (a published string id) of identity `thread`
+ * (index + 1) if it has none yet. Returns 0, or PYTM_E_INVAL.
+ * Thread-safe. */
+int pytm_arena_thread_set_name(struct pytm_arena *a, uint32_t thread,
+                               uint32_t py_name);
+
 /* Number of tracebacks published so far. */
 uint32_t pytm_arena_tb_count(struct pytm_arena *a);
 

@@ -11,8 +11,10 @@
  *   4. release-stores the section's published counter.
  * Release stores here pair with the acquire loads in reader_snap.c
  * load_published(), which loads in the reverse order of dependency
- * (tracebacks, frame_ids, frames, strings) so every id it copies refers
- * to an entry it also copies.
+ * (tracebacks, thread_ids and their py_name, frame_ids, frames,
+ * strings) so every id it copies refers to an entry it also copies.
+ * Thread identities (intern_thread) are appended, never deduplicated;
+ * a traceback of thread k+1 is interned after identity k is published.
  *
  * A table that cannot grow (malloc failed) also yields PYTM_E_FULL: the
  * counters comment calls that "private table full", and the caller
@@ -20,6 +22,7 @@
  */
 #include "arena.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,7 +77,8 @@ static void
 update_private_bytes(struct pytm_arena *a)
 {
     uint64_t n = sizeof *a + table_bytes(&a->str_tab)
-                 + table_bytes(&a->frame_tab) + table_bytes(&a->tb_tab);
+                 + table_bytes(&a->frame_tab) + table_bytes(&a->tb_tab)
+                 + table_bytes(&a->stack_tab);
     atomic_store_explicit(&a->private_bytes, n, memory_order_relaxed);
 }
 
@@ -92,7 +96,7 @@ int
 pytm_arena_tables_init_(struct pytm_arena *a)
 {
     if (table_init(&a->str_tab) || table_init(&a->frame_tab)
-        || table_init(&a->tb_tab)) {
+        || table_init(&a->tb_tab) || table_init(&a->stack_tab)) {
         pytm_arena_tables_done_(a);
         return PYTM_E_NOMEM;
     }
@@ -106,6 +110,8 @@ pytm_arena_tables_done_(struct pytm_arena *a)
     free(a->str_tab.slots);
     free(a->frame_tab.slots);
     free(a->tb_tab.slots);
+    free(a->stack_tab.slots);
+    memset(&a->stack_tab, 0, sizeof a->stack_tab);
     memset(&a->str_tab, 0, sizeof a->str_tab);
     memset(&a->frame_tab, 0, sizeof a->frame_tab);
     memset(&a->tb_tab, 0, sizeof a->tb_tab);
@@ -276,35 +282,159 @@ pytm_arena_intern_frame(struct pytm_arena *a, uint32_t filename_sid,
 }
 
 static uint32_t
-hash_tb(const uint32_t *ids, uint32_t nframe, uint32_t total)
+hash_tb(const uint32_t *ids, uint32_t nframe, uint32_t total, uint32_t thread)
 {
+    /* thread 0 hashes as before threads were part of the key */
     return hash_bytes(ids, (size_t)nframe * sizeof *ids,
-                      ((uint64_t)nframe << 32) | total);
+                      (((uint64_t)nframe << 32) | total)
+                          ^ ((uint64_t)thread * 0x9e3779b97f4a7c15ull));
+}
+
+/* Whether tb holds the stack (ids, nframe, total), whatever its thread. */
+static bool
+tb_has_stack(const struct pytm_arena *a, const struct pytm_arena_tb *tb,
+             const uint32_t *ids, uint32_t nframe, uint32_t total)
+{
+    return tb->nframe == nframe && tb->total_nframe == total
+           && (nframe == 0
+               || memcmp(&a->frame_ids[tb->frames_at], ids,
+                         (size_t)nframe * sizeof *ids) == 0);
+}
+
+/* The tb of key (ids, nframe, total, thread) in the dedupe table, or -1. */
+static int64_t
+tb_lookup(const struct pytm_arena *a, uint32_t hash, const uint32_t *ids,
+          uint32_t nframe, uint32_t total, uint32_t thread)
+{
+    const struct arena_table *t = &a->tb_tab;
+    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask) {
+        const struct pytm_arena_tb *tb = &a->tbs[t->slots[i].id1 - 1];
+        if (t->slots[i].hash == hash
+            && atomic_load_explicit(&tb->thread, memory_order_relaxed)
+                   == thread
+            && tb_has_stack(a, tb, ids, nframe, total))
+            return t->slots[i].id1 - 1;
+    }
+    return -1;
+}
+
+/* The stack's first tb (its "base", any thread) from stack_tab, or -1. */
+static int64_t
+stack_lookup(const struct pytm_arena *a, uint32_t shash, const uint32_t *ids,
+             uint32_t nframe, uint32_t total)
+{
+    const struct arena_table *t = &a->stack_tab;
+    for (uint32_t i = shash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask)
+        if (t->slots[i].hash == shash
+            && tb_has_stack(a, &a->tbs[t->slots[i].id1 - 1], ids, nframe,
+                            total))
+            return t->slots[i].id1 - 1;
+    return -1;
+}
+
+/* Writes and publishes tbs[tbs_used] (frame list already in place at
+ * frames_at). Room in the section and the table is checked by the
+ * caller. */
+static uint32_t
+tb_append_locked(struct pytm_arena *a, uint32_t hash, uint32_t frames_at,
+                 uint32_t nframe, uint32_t total, uint32_t thread)
+{
+    uint32_t id = (uint32_t)a->tbs_used;
+    struct pytm_arena_tb *tb = &a->tbs[id];
+    tb->frames_at = frames_at;
+    tb->nframe = (uint16_t)nframe;
+    atomic_store_explicit(&tb->thread, (uint16_t)thread,
+                          memory_order_relaxed);
+    tb->total_nframe = total;
+    tb->hash = hash;
+    atomic_store_explicit(&tb->size, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->count, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->samples, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_size, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_count, 0, memory_order_relaxed);
+    atomic_store_explicit(&tb->alloc_samples, 0, memory_order_relaxed);
+    a->tbs_used++;
+    table_put(&a->tb_tab, hash, id);
+    /* Release: publishes tbs[id] (and, transitively, the frames,
+     * strings and thread identity it names). Paired with the acquire of
+     * tracebacks_used in reader_snap.c load_published() and in
+     * pytm_arena_tb_count(). */
+    atomic_store_explicit(&a->h->published.tracebacks_used, a->tbs_used,
+                          memory_order_release);
+    return id;
+}
+
+/* Per-thread split budget: tbs beyond the first of their stack (the
+ * "splits") may use at most this many of the section's entries. */
+static uint64_t
+split_budget(const struct pytm_arena *a)
+{
+    return a->tbs_cap / PYTM_ARENA_SPLIT_SHARE;
+}
+
+/* Thread `thread`'s tb of the stack whose first tb is `base`: base
+ * itself when it is that thread's, else a new tb sharing base's frame
+ * list while the split budget lasts. Once it is spent the stack is
+ * folded: base goes to thread 0 (counted once in stacks_folded) and
+ * every thread without its own tb of the stack shares base, so no
+ * figure is ever given to the wrong thread and a split never takes an
+ * entry past the budget. Returns 0 or a PYTM_E_* from the table. */
+static int
+split_locked(struct pytm_arena *a, uint32_t base, uint32_t hash,
+             uint32_t thread, uint32_t *tb_id)
+{
+    struct pytm_arena_tb *b = &a->tbs[base];
+    uint32_t bt = atomic_load_explicit(&b->thread, memory_order_relaxed);
+    if (bt == thread) {
+        *tb_id = base;
+        return 0;
+    }
+    uint64_t splits = a->tbs_used - a->stack_tab.used;
+    if (splits >= split_budget(a) || a->tbs_used >= a->tbs_cap) {
+        if (bt != 0) {
+            /* Relaxed: a reader may see k or 0 for a while; both are
+             * valid (docs/arena.md "Threads"). */
+            atomic_store_explicit(&b->thread, 0, memory_order_relaxed);
+            _Atomic uint64_t *c = &a->h->counters.stacks_folded;
+            atomic_store_explicit(
+                c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                memory_order_relaxed);
+        }
+        *tb_id = base; /* folded: thread 0 */
+        return 0;
+    }
+    int rc = table_reserve(a, &a->tb_tab);
+    if (rc != 0)
+        return rc;
+    *tb_id = tb_append_locked(a, hash, b->frames_at, b->nframe,
+                              b->total_nframe, thread);
+    return 0;
 }
 
 static int
 intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
-                 uint32_t total, uint32_t *tb_id)
+                 uint32_t total, uint32_t thread, uint32_t *tb_id)
 {
     for (uint32_t k = 0; k < nframe; k++)
         if (ids[k] >= a->frames_used)
             return PYTM_E_INVAL;
-    uint32_t hash = hash_tb(ids, nframe, total);
-    struct arena_table *t = &a->tb_tab;
-    for (uint32_t i = hash & t->mask; t->slots[i].id1; i = (i + 1) & t->mask) {
-        const struct pytm_arena_tb *tb = &a->tbs[t->slots[i].id1 - 1];
-        if (t->slots[i].hash == hash && tb->nframe == nframe
-            && tb->total_nframe == total
-            && (nframe == 0
-                || memcmp(&a->frame_ids[tb->frames_at], ids,
-                          (size_t)nframe * sizeof *ids) == 0)) {
-            *tb_id = t->slots[i].id1 - 1;
-            return 0;
-        }
+    if (thread > a->tids_used)
+        return PYTM_E_INVAL;
+    uint32_t hash = hash_tb(ids, nframe, total, thread);
+    int64_t found = tb_lookup(a, hash, ids, nframe, total, thread);
+    if (found >= 0) {
+        *tb_id = (uint32_t)found;
+        return 0;
     }
+    uint32_t shash = hash_tb(ids, nframe, total, 0);
+    int64_t base = stack_lookup(a, shash, ids, nframe, total);
+    if (base >= 0) /* the stack is known: no second frame list */
+        return split_locked(a, (uint32_t)base, hash, thread, tb_id);
     if (a->tbs_used >= a->tbs_cap || nframe > a->frame_ids_cap - a->frame_ids_used)
         return PYTM_E_FULL;
-    int rc = table_reserve(a, t);
+    int rc = table_reserve(a, &a->tb_tab);
+    if (rc == 0)
+        rc = table_reserve(a, &a->stack_tab);
     if (rc != 0)
         return rc;
     struct pytm_arena_published *p = &a->h->published;
@@ -317,28 +447,117 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
         atomic_store_explicit(&p->frame_ids_used, a->frame_ids_used,
                               memory_order_release);
     }
-    uint32_t id = (uint32_t)a->tbs_used;
-    struct pytm_arena_tb *tb = &a->tbs[id];
-    tb->frames_at = at;
-    tb->nframe = (uint16_t)nframe;
-    tb->flags = 0;
-    tb->total_nframe = total;
-    tb->hash = hash;
-    atomic_store_explicit(&tb->size, 0, memory_order_relaxed);
-    atomic_store_explicit(&tb->count, 0, memory_order_relaxed);
-    atomic_store_explicit(&tb->samples, 0, memory_order_relaxed);
-    atomic_store_explicit(&tb->alloc_size, 0, memory_order_relaxed);
-    atomic_store_explicit(&tb->alloc_count, 0, memory_order_relaxed);
-    atomic_store_explicit(&tb->alloc_samples, 0, memory_order_relaxed);
-    a->tbs_used++;
-    table_put(t, hash, id);
-    /* Release: publishes tbs[id] (and, transitively, the frames and
-     * strings it names). Paired with the acquire of tracebacks_used in
-     * reader_snap.c load_published() and in pytm_arena_tb_count(). */
-    atomic_store_explicit(&p->tracebacks_used, a->tbs_used,
-                          memory_order_release);
-    *tb_id = id;
+    *tb_id = tb_append_locked(a, hash, at, nframe, total, thread);
+    table_put(&a->stack_tab, shash, *tb_id);
     return 0;
+}
+
+static int
+retag_tb_locked(struct pytm_arena *a, uint32_t base, uint32_t thread,
+                uint32_t *tb_id)
+{
+    if (base >= a->tbs_used || thread > a->tids_used)
+        return PYTM_E_INVAL;
+    const struct pytm_arena_tb *b = &a->tbs[base];
+    uint32_t nframe = b->nframe, total = b->total_nframe;
+    const uint32_t *ids = &a->frame_ids[b->frames_at];
+    uint32_t hash = hash_tb(ids, nframe, total, thread);
+    int64_t found = tb_lookup(a, hash, ids, nframe, total, thread);
+    if (found >= 0) {
+        *tb_id = (uint32_t)found;
+        return 0;
+    }
+    /* base may itself be a split: go to the stack's first tb */
+    int64_t first = stack_lookup(a, hash_tb(ids, nframe, total, 0), ids,
+                                 nframe, total);
+    return split_locked(a, first >= 0 ? (uint32_t)first : base, hash, thread,
+                        tb_id);
+}
+
+int
+pytm_arena_retag_traceback(struct pytm_arena *a, uint32_t base_tb,
+                           uint32_t thread, uint32_t *tb_id)
+{
+    if (!a || !tb_id)
+        return PYTM_E_INVAL;
+    pthread_mutex_lock(&a->lock);
+    int rc = retag_tb_locked(a, base_tb, thread, tb_id);
+    refresh_memory(a);
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+int
+pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid, uint64_t ident,
+                         const char *os_name, uint32_t py_name,
+                         uint32_t *thread)
+{
+    if (!a || !thread)
+        return PYTM_E_INVAL;
+    int rc = 0;
+    pthread_mutex_lock(&a->lock);
+    if (py_name != PYTM_ARENA_NO_NAME && !string_is_record(a, py_name))
+        rc = PYTM_E_INVAL;
+    else if (a->tids_used >= a->tids_cap) {
+        rc = PYTM_E_FULL;
+        _Atomic uint64_t *c = &a->h->counters.threads_unknown;
+        atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
+                                     + 1,
+                              memory_order_relaxed);
+    }
+    if (rc == 0) {
+        struct pytm_arena_thread_id *e = &a->tids[a->tids_used];
+        e->tid = tid;
+        atomic_store_explicit(&e->py_name, py_name, memory_order_relaxed);
+        e->ident = ident;
+        memset(e->os_name, 0, sizeof e->os_name);
+        if (os_name)
+            strncpy(e->os_name, os_name, sizeof e->os_name - 1);
+        a->tids_used++;
+        *thread = (uint32_t)a->tids_used;
+        /* Release: publishes the entry above. Paired with the acquire
+         * of thread_ids_used in reader_snap.c load_published(). */
+        atomic_store_explicit(&a->h->published.thread_ids_used, a->tids_used,
+                              memory_order_release);
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
+}
+
+uint32_t
+pytm_arena_thread_find(struct pytm_arena *a, uint64_t ident, int32_t tid)
+{
+    if (!a)
+        return 0;
+    uint32_t k = 0;
+    pthread_mutex_lock(&a->lock);
+    for (uint64_t i = a->tids_used; i > 0 && k == 0; i--)
+        if (a->tids[i - 1].ident == ident && a->tids[i - 1].tid == tid)
+            k = (uint32_t)i;
+    pthread_mutex_unlock(&a->lock);
+    return k;
+}
+
+int
+pytm_arena_thread_set_name(struct pytm_arena *a, uint32_t thread,
+                           uint32_t py_name)
+{
+    if (!a)
+        return PYTM_E_INVAL;
+    int rc = PYTM_E_INVAL;
+    pthread_mutex_lock(&a->lock);
+    if (thread >= 1 && thread <= a->tids_used && string_is_record(a, py_name)) {
+        _Atomic uint32_t *f = &a->tids[thread - 1].py_name;
+        if (atomic_load_explicit(f, memory_order_relaxed)
+            == PYTM_ARENA_NO_NAME)
+            /* Release: the string record (published before, under this
+             * lock) is visible to a reader that acquire-loads py_name
+             * in reader_snap.c read_thread_ids(). */
+            atomic_store_explicit(f, py_name, memory_order_release);
+        rc = 0;
+    }
+    pthread_mutex_unlock(&a->lock);
+    return rc;
 }
 
 int
@@ -346,10 +565,21 @@ pytm_arena_intern_traceback(struct pytm_arena *a, const uint32_t *frame_ids,
                             uint32_t nframe, uint32_t total_nframe,
                             uint32_t *tb_id)
 {
+    return pytm_arena_intern_traceback_thread(a, frame_ids, nframe,
+                                              total_nframe, 0, tb_id);
+}
+
+int
+pytm_arena_intern_traceback_thread(struct pytm_arena *a,
+                                   const uint32_t *frame_ids, uint32_t nframe,
+                                   uint32_t total_nframe, uint32_t thread,
+                                   uint32_t *tb_id)
+{
     if (!a || !tb_id || nframe > UINT16_MAX || (nframe && !frame_ids))
         return PYTM_E_INVAL;
     pthread_mutex_lock(&a->lock);
-    int rc = intern_tb_locked(a, frame_ids, nframe, total_nframe, tb_id);
+    int rc = intern_tb_locked(a, frame_ids, nframe, total_nframe, thread,
+                              tb_id);
     refresh_memory(a);
     pthread_mutex_unlock(&a->lock);
     return rc;
@@ -384,5 +614,7 @@ pytm_arena_memory_usage(const struct pytm_arena *a)
            + atomic_load_explicit(&p->frame_ids_used, memory_order_relaxed)
                  * sizeof(uint32_t)
            + atomic_load_explicit(&p->tracebacks_used, memory_order_relaxed)
-                 * sizeof(struct pytm_arena_tb);
+                 * sizeof(struct pytm_arena_tb)
+           + atomic_load_explicit(&p->thread_ids_used, memory_order_relaxed)
+                 * sizeof(struct pytm_arena_thread_id);
 }

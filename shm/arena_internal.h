@@ -36,6 +36,8 @@ struct pytm_arena {
     struct pytm_arena_header *h;   /* == base */
     struct pytm_arena_thread *threads;
     uint32_t threads_cap;
+    struct pytm_arena_thread_id *tids;
+    uint64_t tids_cap;
     uint8_t *strings;
     uint64_t strings_cap;          /* bytes, <= UINT32_MAX */
     struct pytm_arena_frame *frames;
@@ -54,10 +56,13 @@ struct pytm_arena {
     struct arena_table str_tab;
     struct arena_table frame_tab;
     struct arena_table tb_tab;
+    struct arena_table stack_tab;  /* stack (frames, total) -> its first
+                                      tb, whatever the thread */
     uint64_t strings_used;
     uint64_t frames_used;
     uint64_t frame_ids_used;
     uint64_t tbs_used;
+    uint64_t tids_used;
 
     /* Bytes of private memory (this struct + tables). Written under
      * `lock`, read lock-free by pytm_arena_memory_usage: atomic. */
@@ -69,6 +74,10 @@ struct pytm_arena {
      * FREE and its scan cannot come back empty under churn. */
     _Atomic uint32_t threads_reserved;
 };
+
+/* Per-thread splits (tbs past the first of their stack) use at most
+ * 1/PYTM_ARENA_SPLIT_SHARE of the tb section (arena_intern.c). */
+#define PYTM_ARENA_SPLIT_SHARE 16u
 
 /* arena_intern.c: allocate/free the dedupe tables (called by create and
  * close, single-threaded). init returns 0 or PYTM_E_NOMEM. */

@@ -57,14 +57,18 @@ check_section(const struct pytm_arena_section *s, uint64_t elem,
 static int
 check_sections(const struct pytm_arena_header *id)
 {
-    const struct pytm_arena_section *sec[5] = {
+    /* thread_ids is the sixth section only with PYTM_ARENA_FLAG_THREADS
+     * (check_threads has already required it zero otherwise). */
+    int n = (id->flags & PYTM_ARENA_FLAG_THREADS) ? 6 : 5;
+    const struct pytm_arena_section *sec[6] = {
         &id->threads, &id->strings, &id->frames, &id->frame_ids,
-        &id->tracebacks};
-    const uint64_t elem[5] = {
+        &id->tracebacks, &id->thread_ids};
+    const uint64_t elem[6] = {
         sizeof(struct pytm_arena_thread), 1, sizeof(struct pytm_arena_frame),
-        sizeof(uint32_t), sizeof(struct pytm_arena_tb)};
-    uint64_t end[5];
-    for (int i = 0; i < 5; i++)
+        sizeof(uint32_t), sizeof(struct pytm_arena_tb),
+        sizeof(struct pytm_arena_thread_id)};
+    uint64_t end[6];
+    for (int i = 0; i < n; i++)
         if (check_section(sec[i], elem[i], id->arena_size, &end[i]) != 0)
             return PYTM_E_CORRUPT;
     /* Ids are uint32 (string ids are pool byte offsets): capacities
@@ -72,14 +76,29 @@ check_sections(const struct pytm_arena_header *id)
     for (int i = 1; i < 5; i++)
         if (sec[i]->capacity >= UINT32_MAX)
             return PYTM_E_CORRUPT;
-    for (int i = 0; i < 5; i++)
-        for (int j = i + 1; j < 5; j++) {
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++) {
             if (end[i] == sec[i]->offset || end[j] == sec[j]->offset)
                 continue; /* an empty section overlaps nothing */
             if (sec[i]->offset < end[j] && sec[j]->offset < end[i])
                 return PYTM_E_CORRUPT;
         }
     return 0;
+}
+
+/* The thread identity section: all zero without PYTM_ARENA_FLAG_THREADS;
+ * with it, at most PYTM_ARENA_MAX_THREAD_IDS entries (tb.thread is a
+ * uint16 index + 1). Returns 0 or PYTM_E_CORRUPT. */
+static int
+check_threads(const struct pytm_arena_header *id)
+{
+    if (!(id->flags & PYTM_ARENA_FLAG_THREADS))
+        return id->thread_ids.offset == 0 && id->thread_ids.capacity == 0
+                   ? 0
+                   : PYTM_E_CORRUPT;
+    return id->thread_ids.capacity <= PYTM_ARENA_MAX_THREAD_IDS
+               ? 0
+               : PYTM_E_CORRUPT;
 }
 
 /* The tree fields: all zero without PYTM_ARENA_FLAG_TREE; with it, PIDs
@@ -123,7 +142,7 @@ pytm_reader_validate_identity_(const struct pytm_arena_header *id,
         return PYTM_E_CORRUPT;
     if (id->nframe > UINT16_MAX)
         return PYTM_E_CORRUPT;
-    if (check_tree(id) != 0)
+    if (check_tree(id) != 0 || check_threads(id) != 0)
         return PYTM_E_CORRUPT;
     if (memchr(id->cmdline, '\0', sizeof id->cmdline) == NULL)
         return PYTM_E_CORRUPT;

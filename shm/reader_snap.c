@@ -3,7 +3,9 @@
  * Order of work, each step on private copies only:
  *   1. re-fstat: the object must still hold arena_size bytes;
  *   2. load_published(): acquire-load the table counters in the reverse
- *      order of dependency, tracebacks -> frame_ids -> frames -> strings.
+ *      order of dependency, tracebacks -> thread_ids (then each
+ *      identity's py_name, read_thread_ids) -> frame_ids -> frames ->
+ *      strings.
  *      Each pairs with the release store of the same counter in
  *      arena_intern.c; because a traceback is published after its frames
  *      and a frame after its filename, a counter loaded later is at least
@@ -15,7 +17,9 @@
  *      a hostile writer then produces garbage that fails the checks,
  *      never an out-of-bounds access);
  *   5. aggregates and counters: relaxed atomic loads, field by field;
- *   6. pytm_snap_validate().
+ *   6. per-thread tracebacks (tb.thread) merged back into one per stack,
+ *      their parts kept as splits (model/snap_threads.h);
+ *   7. pytm_snap_validate().
  * The string pool is copied as is: the snapshot's string i starts at the
  * record's bytes (record offset + 4), and the record's NUL closes it.
  */
@@ -28,10 +32,40 @@
 #include "pytm_clock.h"
 #include "pytm_error.h"
 #include "reader_internal.h"
+#include "snap_threads.h"
 
 struct published {
-    uint64_t tbs, frame_ids, frames, strings;
+    uint64_t tbs, thread_ids, frame_ids, frames, strings;
+    struct pytm_snap_thread *threads; /* malloc'd, thread_ids entries */
 };
+
+/* Copies the thread identities below `used`, acquire-loading each
+ * py_name (paired with the release in arena_intern.c
+ * pytm_arena_thread_set_name) before strings_used is loaded, so a name
+ * set is a string we copy. py_name stays a string id (record offset)
+ * here; translated once strings are read. */
+static int
+read_thread_ids(const struct pytm_reader *r, struct published *p)
+{
+    if (p->thread_ids == 0)
+        return 0;
+    p->threads = calloc(p->thread_ids, sizeof *p->threads);
+    if (!p->threads)
+        return PYTM_E_NOMEM;
+    const struct pytm_arena_thread_id *src =
+        (const struct pytm_arena_thread_id *)(r->map
+                                              + r->id.thread_ids.offset);
+    for (uint64_t i = 0; i < p->thread_ids; i++) {
+        struct pytm_snap_thread *t = &p->threads[i];
+        t->tid = src[i].tid;
+        t->ident = src[i].ident;
+        memcpy(t->os_name, src[i].os_name, sizeof t->os_name);
+        t->os_name[sizeof t->os_name - 1] = '\0';
+        t->py_name = atomic_load_explicit(&src[i].py_name,
+                                          memory_order_acquire);
+    }
+    return 0;
+}
 
 static int
 load_published(const struct pytm_reader *r, struct published *p)
@@ -41,6 +75,13 @@ load_published(const struct pytm_reader *r, struct published *p)
     /* Acquire, in this order: see step 2 above. Each pairs with the
      * release store of the same field in arena_intern.c. */
     p->tbs = atomic_load_explicit(&lp->tracebacks_used, memory_order_acquire);
+    p->thread_ids = atomic_load_explicit(&lp->thread_ids_used,
+                                         memory_order_acquire);
+    if (p->thread_ids > r->id.thread_ids.capacity)
+        return PYTM_E_CORRUPT; /* capacity 0 without FLAG_THREADS */
+    int rc = read_thread_ids(r, p);
+    if (rc != 0)
+        return rc;
     p->frame_ids = atomic_load_explicit(&lp->frame_ids_used,
                                         memory_order_acquire);
     p->frames = atomic_load_explicit(&lp->frames_used, memory_order_acquire);
@@ -161,13 +202,35 @@ read_frame_ids(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
     return 0;
 }
 
+/* Moves the identities into s, py_name translated to a string index
+ * (an id that is no record start below strings_used: CORRUPT). */
 static int
-read_tbs(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
+take_threads(struct published *p, struct pytm_snap *s)
+{
+    for (uint64_t i = 0; i < p->thread_ids; i++) {
+        uint32_t *n = &p->threads[i].py_name;
+        if (*n == PYTM_ARENA_NO_NAME)
+            continue;
+        int64_t idx = string_index(s, *n);
+        if (idx < 0)
+            return PYTM_E_CORRUPT;
+        *n = (uint32_t)idx;
+    }
+    s->threads = p->threads;
+    s->n_threads = (uint32_t)p->thread_ids;
+    p->threads = NULL;
+    return 0;
+}
+
+static int
+read_tbs(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s,
+         uint16_t **thread)
 {
     if (used == 0)
         return 0;
     s->tbs = calloc(used, sizeof *s->tbs);
-    if (!s->tbs)
+    *thread = malloc(used * sizeof **thread);
+    if (!s->tbs || !*thread)
         return PYTM_E_NOMEM;
     s->n_tbs = (uint32_t)used;
     const struct pytm_arena_tb *src =
@@ -179,6 +242,9 @@ read_tbs(const struct pytm_reader *r, uint64_t used, struct pytm_snap *s)
         t->frames_at = a->frames_at;
         t->nframe = a->nframe;
         t->total_nframe = a->total_nframe;
+        /* relaxed: may go from k to 0 once (folded); either is valid.
+         * Checked by pytm_snap_threads_split. */
+        (*thread)[i] = atomic_load_explicit(&a->thread, rx);
         if ((uint64_t)t->frames_at + t->nframe > s->n_frame_ids)
             return PYTM_E_CORRUPT;
         t->size = atomic_load_explicit(&a->size, rx);
@@ -212,6 +278,8 @@ read_totals(const struct pytm_reader *r, struct pytm_snap_totals *t)
     t->clear_epoch = atomic_load_explicit(&c->clear_epoch, rx);
     t->sample_interval_now =
         atomic_load_explicit(&c->sample_interval_now, rx);
+    t->threads_unknown = atomic_load_explicit(&c->threads_unknown, rx);
+    t->stacks_folded = atomic_load_explicit(&c->stacks_folded, rx);
 }
 
 static int
@@ -237,23 +305,32 @@ pytm_reader_snap(struct pytm_reader *r, struct pytm_snap *out)
     int rc = pytm_reader_check_size_(r);
     if (rc != 0)
         return rc;
-    struct published p;
-    rc = load_published(r, &p);
-    if (rc != 0)
-        return rc;
+    struct published p = {0};
+    uint16_t *thread = NULL;
     struct pytm_snap s;
     pytm_snap_init(&s);
-    rc = read_strings(r, p.strings, &s);
+    rc = load_published(r, &p);
+    if (rc == 0)
+        rc = read_strings(r, p.strings, &s);
     if (rc == 0)
         rc = read_frames(r, p.frames, &s);
     if (rc == 0)
         rc = read_frame_ids(r, p.frame_ids, &s);
     if (rc == 0)
-        rc = read_tbs(r, p.tbs, &s);
-    if (rc == 0) {
+        rc = take_threads(&p, &s);
+    if (rc == 0)
+        rc = read_tbs(r, p.tbs, &s, &thread);
+    /* The counters right after the aggregates, before the merge (which
+     * takes milliseconds on many tbs): a live writer's records between
+     * the two reads are what makes them disagree (step 5). */
+    if (rc == 0)
         read_totals(r, &s.totals);
+    if (rc == 0)
+        rc = pytm_snap_threads_split(&s, thread);
+    free(thread);
+    free(p.threads);
+    if (rc == 0)
         rc = read_meta(r, &s.meta);
-    }
     if (rc == 0)
         rc = pytm_snap_validate(&s);
     if (rc != 0) {

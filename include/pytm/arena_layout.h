@@ -11,6 +11,8 @@
  *
  *   0                 struct pytm_arena_header      (PYTM_ARENA_HEADER_SIZE)
  *   threads.offset    struct pytm_arena_thread[threads.capacity]
+ *   thread_ids.offset struct pytm_arena_thread_id[thread_ids.capacity]
+ *                     (PYTM_ARENA_FLAG_THREADS only)
  *   strings.offset    string records, byte pool     (strings.capacity bytes)
  *   frames.offset     struct pytm_arena_frame[frames.capacity]
  *   frame_ids.offset  uint32_t[frame_ids.capacity]  (traceback frame lists)
@@ -44,7 +46,10 @@
  *   aligned, every *_used <= capacity, every string record's length
  *   within the pool and NUL-terminated, every frame's filename offset a
  *   string record start below strings_used, every tb's frame list inside
- *   frame_ids_used, every frame id below frames_used.
+ *   frame_ids_used, every frame id below frames_used; with
+ *   PYTM_ARENA_FLAG_THREADS every tb.thread <= thread_ids_used and each
+ *   identity's py_name a string record or PYTM_ARENA_NO_NAME; without
+ *   it thread_ids and thread_ids_used zero.
  */
 #ifndef PYTM_ARENA_LAYOUT_H
 #define PYTM_ARENA_LAYOUT_H
@@ -89,6 +94,13 @@ enum pytm_arena_state {
  * what was zero padding, so an older reader ignores them; a reader of
  * this header requires them all zero when the flag is clear. */
 #define PYTM_ARENA_FLAG_TREE 0x4u
+/* The thread_ids section and published.thread_ids_used are in use and
+ * tb.thread names an entry of it (docs/arena.md, "Threads"). Added
+ * within layout version 1 like FLAG_TREE: the section descriptor sits
+ * in what was pad0 and the counter in published.reserved, both zero
+ * for older writers; a reader requires them zero when the flag is
+ * clear. */
+#define PYTM_ARENA_FLAG_THREADS 0x8u
 
 /* One section: where it lives and how many entries (or bytes) fit. */
 struct pytm_arena_section {
@@ -123,9 +135,19 @@ struct pytm_arena_counters {
                                             (private tables + arena used) */
     _Atomic uint64_t sample_interval_now; /* current interval: may adapt
                                              upward when the arena fills */
-    uint64_t reserved[5];
+    /* PYTM_ARENA_FLAG_THREADS (zero otherwise; were reserved). Written
+     * under the writer's intern lock, read relaxed. */
+    _Atomic uint64_t threads_unknown; /* threads that found the identity
+                                         table full: their figures go to
+                                         thread 0, "unknown" */
+    _Atomic uint64_t stacks_folded;   /* stacks whose per-thread split
+                                         budget ran out: their first tb
+                                         went to thread 0 (tb.thread) */
+    uint64_t reserved[3];
 };
 static_assert(sizeof(struct pytm_arena_counters) == 128, "counters size");
+static_assert(offsetof(struct pytm_arena_counters, threads_unknown) == 88, "");
+static_assert(offsetof(struct pytm_arena_counters, stacks_folded) == 96, "");
 
 /* Publication counters of the append-only tables. Release-stored by the
  * writer after the entries below them are complete; acquire-loaded by
@@ -138,9 +160,16 @@ struct pytm_arena_published {
     _Atomic uint64_t tracebacks_used;/* tracebacks published */
     _Atomic uint64_t threads_hwm;    /* thread slots ever claimed (high
                                         water mark; slots may be free) */
-    uint64_t reserved[2];
+    _Atomic uint64_t thread_ids_used;/* thread identities published
+                                        (PYTM_ARENA_FLAG_THREADS; else 0).
+                                        Release: arena_intern.c
+                                        intern_thread_locked; acquire:
+                                        reader_snap.c load_published */
+    uint64_t reserved[1];
 };
 static_assert(sizeof(struct pytm_arena_published) == 64, "published size");
+static_assert(offsetof(struct pytm_arena_published, thread_ids_used) == 48,
+              "");
 
 struct pytm_arena_header {
     /* --- identity: written once, before `magic` (release) --- */
@@ -172,8 +201,11 @@ struct pytm_arena_header {
     int64_t tree_root_pid;                /* > 0; == pid for the root */
     int64_t parent_pid;                   /* 0 iff pid == tree_root_pid */
     uint64_t tree_root_start_ticks;       /* root's proc_start_ticks */
+    /* Thread identities (valid with PYTM_ARENA_FLAG_THREADS, else all
+     * zero). Offset 696, in what was pad0. */
+    struct pytm_arena_section thread_ids;
     uint8_t pad0[PYTM_ARENA_IDENTITY_SIZE - 160 - PYTM_ARENA_CMDLINE_MAX
-                 - 24];
+                 - 24 - 16];
 
     /* --- changing state: offset PYTM_ARENA_IDENTITY_SIZE --- */
     _Atomic uint32_t state;            /* enum pytm_arena_state */
@@ -197,6 +229,7 @@ static_assert(offsetof(struct pytm_arena_header, tree_root_pid) == 672, "");
 static_assert(offsetof(struct pytm_arena_header, parent_pid) == 680, "");
 static_assert(offsetof(struct pytm_arena_header, tree_root_start_ticks)
                   == 688, "");
+static_assert(offsetof(struct pytm_arena_header, thread_ids) == 696, "");
 static_assert(offsetof(struct pytm_arena_header, state)
                   == PYTM_ARENA_IDENTITY_SIZE, "identity ends where state begins");
 static_assert(offsetof(struct pytm_arena_header, state) == 1024, "");
@@ -225,6 +258,30 @@ struct pytm_arena_thread {
     uint64_t reserved[1];
 };
 static_assert(sizeof(struct pytm_arena_thread) == 64, "thread slot size");
+
+/* One thread identity: which OS/Python thread a traceback's figures
+ * belong to (tb.thread = index + 1). Append-only, unlike the reused
+ * thread slots above: written by the writer under its intern lock, then
+ * published by the release store of published.thread_ids_used. Every
+ * field is immutable afterwards except py_name, which goes once from
+ * PYTM_ARENA_NO_NAME to a string id when the thread's Python name
+ * becomes known (a release store after the string is published; the
+ * reader acquire-loads it before it loads strings_used). */
+#define PYTM_ARENA_NO_NAME 0xffffffffu
+/* Largest thread_ids.capacity: tb.thread is a uint16 holding index + 1. */
+#define PYTM_ARENA_MAX_THREAD_IDS 65534u
+struct pytm_arena_thread_id {
+    int32_t tid;               /* gettid() of the thread */
+    _Atomic uint32_t py_name;  /* string id of threading's name, or
+                                  PYTM_ARENA_NO_NAME */
+    uint64_t ident;            /* pthread_self(), i.e. what
+                                  threading.get_ident() returns */
+    char os_name[16];          /* pthread name when first seen, NUL-
+                                  terminated */
+};
+static_assert(sizeof(struct pytm_arena_thread_id) == 32, "thread id size");
+static_assert(offsetof(struct pytm_arena_thread_id, ident) == 8, "");
+static_assert(offsetof(struct pytm_arena_thread_id, os_name) == 16, "");
 
 /* String record in the pool: a string's id is the byte offset of its
  * record from strings.offset. Records are 4-byte aligned.
@@ -255,10 +312,19 @@ static_assert(sizeof(struct pytm_arena_frame) == 8, "frame size");
  * Aggregates are updated on every recorded alloc/free of this
  * traceback by relaxed atomic RMW; readers load them relaxed. */
 struct pytm_arena_tb {
-    /* immutable once published */
+    /* immutable once published (but `thread`, see below) */
     uint32_t frames_at;
     uint16_t nframe;
-    uint16_t flags;
+    _Atomic uint16_t thread; /* thread_ids index + 1; 0 = unknown (always
+                              0 without PYTM_ARENA_FLAG_THREADS). A
+                              traceback's key is (frames, total_nframe,
+                              thread): one stack may have one tb per
+                              thread. May change once, from k to 0,
+                              when the stack is folded (the split
+                              budget is spent, docs/arena.md
+                              "Threads"): writer under its lock,
+                              relaxed; readers load it relaxed and
+                              accept either value. */
     uint32_t total_nframe; /* depth of the stack when it was captured */
     uint32_t hash;
     /* live aggregates */
@@ -271,5 +337,6 @@ struct pytm_arena_tb {
 };
 static_assert(sizeof(struct pytm_arena_tb) == 64, "tb size");
 static_assert(offsetof(struct pytm_arena_tb, size) == 16, "");
+static_assert(offsetof(struct pytm_arena_tb, thread) == 6, "");
 
 #endif /* PYTM_ARENA_LAYOUT_H */

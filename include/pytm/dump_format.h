@@ -37,7 +37,10 @@
 #define PYTM_DUMP_ENDIAN_TAG 0x01020304u
 #define PYTM_DUMP_ENDIAN_TAG_SWAPPED 0x04030201u
 #define PYTM_DUMP_VERSION_MAJOR 1u
-#define PYTM_DUMP_VERSION_MINOR 0u
+/* The writer puts minor 1 only in files with a `threads` section; a
+ * file without one is a v1.0 file byte for byte. */
+#define PYTM_DUMP_VERSION_MINOR 1u
+#define PYTM_DUMP_MINOR_THREADS 1u /* first minor with section 8 */
 
 /* ---- file header: byte offsets and sizes (all little-endian) ---- */
 #define PYTM_DUMP_HDR_MAGIC 0u         /* char[8] "PYTMDUMP" */
@@ -85,14 +88,15 @@
     ITEM(FRAMES, 4, "frames", 1)                 \
     ITEM(FRAME_IDS, 5, "frame_ids", 1)           \
     ITEM(TRACEBACKS, 6, "tracebacks", 1)         \
-    ITEM(TRACES, 7, "traces", 0)
+    ITEM(TRACES, 7, "traces", 0)                 \
+    ITEM(THREADS, 8, "threads", 0)
 
 enum pytm_dump_section_id {
 #define PYTM_DUMP_SEC_ENUM(name, id, str, req) PYTM_DUMP_SEC_##name = id,
     PYTM_DUMP_SECTIONS(PYTM_DUMP_SEC_ENUM)
 #undef PYTM_DUMP_SEC_ENUM
 };
-#define PYTM_DUMP_SEC_MAX_KNOWN 7u
+#define PYTM_DUMP_SEC_MAX_KNOWN 8u
 
 /* ---- META payload: fixed little-endian fields, then the cmdline ---- */
 #define PYTM_DUMP_META_PID 0u           /* i64 */
@@ -116,6 +120,12 @@ enum pytm_dump_section_id {
 #define PYTM_DUMP_TB_COLUMNS 9u
 #define PYTM_DUMP_TRACES_COLUMNS 5u     /* size, est_size, est_count, tb,
                                            domain */
+/* THREADS (v1.1): the identity table, then the per-thread splits */
+#define PYTM_DUMP_THREAD_COLUMNS 4u     /* tid, ident, py_name, os_len */
+#define PYTM_DUMP_SPLIT_COLUMNS 8u      /* tb, thread, size, count,
+                                           samples, alloc_size,
+                                           alloc_count, alloc_samples */
+#define PYTM_DUMP_MAX_OS_NAME 15u       /* bytes of a pthread name */
 #define PYTM_DUMP_VARINT_MAX 10u        /* bytes of a LEB128 u64 */
 
 /* ---- hard caps: the decoder rejects larger values with TOOBIG, the
@@ -137,6 +147,8 @@ enum pytm_dump_section_id {
 #define PYTM_DUMP_MAX_FRAME_IDS (UINT32_C(1) << 28)
 #define PYTM_DUMP_MAX_TBS (UINT32_C(1) << 26)
 #define PYTM_DUMP_MAX_TRACES (UINT64_C(1) << 28)
+#define PYTM_DUMP_MAX_THREADS 65534u    /* tb.thread is a uint16 index+1 */
+#define PYTM_DUMP_MAX_SPLITS (UINT64_C(1) << 28)
 
 /* The offsets above tile their records exactly (no struct is defined,
  * so these are the layout checks). */

@@ -167,6 +167,13 @@ pytm_live_take(struct pytm_session *ses)
                             "pytm: cannot read back the arena: %s",
                             pytm_strerror(rc));
     }
+    /* The records name arena tbs; the reader merged per-thread tbs of
+     * one stack (model/snap_threads.h): splits[arena tb].tb is the
+     * merged index. A tb published after the read cannot be named by a
+     * record taken before it. */
+    for (size_t i = 0; i < n; i++)
+        if (tr[i].tb < s.n_splits)
+            tr[i].tb = s.splits[tr[i].tb].tb;
     s.traces = tr;
     s.n_traces = n;
     s.meta.flags |= PYTM_SNAP_HAS_TRACES;

@@ -19,6 +19,7 @@
 #include "reftrace.h"
 #include "session.h"
 #include "snapdata_link.h"
+#include "threads.h"
 #include "untraced.h"
 
 #define MAX_NFRAME 65535
@@ -390,7 +391,37 @@ recorder_threads(PyObject *Py_UNUSED(mod), PyObject *Py_UNUSED(unused))
     return pytm_live_threads(pytm_session_current());
 }
 
+/* _set_thread_names([(ident, native_id, name), ...]): walks the list
+ * without allocating (it runs where the stdlib shows no trace of its
+ * own: right after start(), and after Thread.start), ASCII names being
+ * their own UTF-8. */
+static PyObject *
+recorder_set_thread_names(PyObject *Py_UNUSED(mod), PyObject *list)
+{
+    if (!PyList_Check(list))
+        return PyErr_Format(PyExc_TypeError, "expected a list");
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(list); i++) {
+        PyObject *it = PyList_GET_ITEM(list, i);
+        unsigned long long ident;
+        long long tid;
+        const char *name;
+        Py_ssize_t len;
+        if (!PyArg_ParseTuple(it, "KLs#:_set_thread_names", &ident, &tid,
+                              &name, &len))
+            return NULL;
+        if (pytm_session_is_tracing())
+            (void)pytm_threads_set_name(pytm_session_current(),
+                                        (uint64_t)ident, (int32_t)tid, name,
+                                        (size_t)len);
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef recorder_methods[] = {
+    {"_set_thread_names", recorder_set_thread_names, METH_O,
+     "_set_thread_names([(ident, native_id, name), ...]): Python names of "
+     "threads (threading.get_ident(), Thread.native_id), best effort: the "
+     "first name given stays."},
     {"start", (PyCFunction)(void (*)(void))recorder_start,
      METH_VARARGS | METH_KEYWORDS, start_doc},
     {"stop", recorder_stop, METH_NOARGS,

@@ -13,6 +13,7 @@
 #include "pytm_error.h"
 #include "snap.h"
 #include "snapfilter.h"
+#include "snap_threads.h"
 #include "snapdata_int.h"
 
 /* ---- errors ----------------------------------------------------------- */
@@ -140,10 +141,16 @@ snapdata_traceback(pytm_snapdata *self, PyObject *arg)
     Py_ssize_t i = PyNumber_AsSsize_t(arg, PyExc_IndexError);
     if (i == -1 && PyErr_Occurred())
         return NULL;
-    if (i < 0 || (size_t)i >= self->snap.n_tbs) {
+    /* A live snapshot's index names an arena tb; the reader merged
+     * per-thread tbs and splits[arena tb].tb is the merged one. */
+    uint64_t n_idx = self->snap.n_splits ? self->snap.n_splits
+                                         : self->snap.n_tbs;
+    if (i < 0 || (uint64_t)i >= n_idx) {
         PyErr_SetString(PyExc_IndexError, "traceback index out of range");
         return NULL;
     }
+    if (self->snap.n_splits)
+        i = self->snap.splits[i].tb;
     uint32_t total = self->snap.tbs[i].total_nframe;
     PyObject *frames = pytm_snapdata_tb_frames(self, (uint32_t)i);
     if (frames == NULL)
@@ -285,6 +292,14 @@ get_n_tracebacks(pytm_snapdata *self, void *Py_UNUSED(closure))
     return PyLong_FromUnsignedLong(self->snap.n_tbs);
 }
 
+/* Indices traceback() accepts: arena tbs (splits) when known. */
+static PyObject *
+get_n_arena_tracebacks(pytm_snapdata *self, void *Py_UNUSED(closure))
+{
+    return PyLong_FromUnsignedLongLong(
+        self->snap.n_splits ? self->snap.n_splits : self->snap.n_tbs);
+}
+
 /* Everything else of meta and totals, as a dict (for Snapshot.info). */
 static PyObject *
 snapdata_info(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
@@ -293,7 +308,8 @@ snapdata_info(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
     const struct pytm_snap_totals *t = &self->snap.totals;
     const char *cmd = m->cmdline ? m->cmdline : "";
     return Py_BuildValue(
-        "{s:L,s:K,s:K,s:K,s:k,s:k,s:N,s:O,s:L,s:L,s:K,s:K,s:K,s:K,s:K,s:K}",
+        "{s:L,s:K,s:K,s:K,s:k,s:k,s:N,s:O,s:L,s:L,s:K,s:K,s:K,s:K,s:K,s:K,"
+        "s:K,s:K}",
         "pid", (long long)m->pid,
         "start_time_ns", (unsigned long long)m->start_realtime_ns,
         "taken_time_ns", (unsigned long long)m->taken_realtime_ns,
@@ -309,7 +325,9 @@ snapdata_info(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
         "n_frees", (unsigned long long)t->n_frees,
         "n_dropped", (unsigned long long)t->n_dropped,
         "live_samples", (unsigned long long)t->live_samples,
-        "clear_epoch", (unsigned long long)t->clear_epoch);
+        "clear_epoch", (unsigned long long)t->clear_epoch,
+        "threads_unknown", (unsigned long long)t->threads_unknown,
+        "stacks_folded", (unsigned long long)t->stacks_folded);
 }
 
 static PyObject *
@@ -343,7 +361,39 @@ snapdata_reduce(PyObject *self, PyObject *Py_UNUSED(unused))
 
 /* ---- type ------------------------------------------------------------------ */
 
+/* [(name, ident, tid, size, count)] per thread, 0 = unknown first
+ * (ident and tid 0); only threads with figures. */
+static PyObject *
+snapdata_thread_stats(pytm_snapdata *self, PyObject *Py_UNUSED(unused))
+{
+    const struct pytm_snap *s = &self->snap;
+    struct pytm_snap_thread_total *t =
+        calloc((size_t)s->n_threads + 1, sizeof *t);
+    if (t == NULL)
+        return PyErr_NoMemory();
+    pytm_snap_threads_totals(s, t);
+    PyObject *out = PyList_New(0);
+    for (uint32_t k = 0; out != NULL && k <= s->n_threads; k++) {
+        if (t[k].size == 0 && t[k].count == 0)
+            continue;
+        const struct pytm_snap_thread *th = k ? &s->threads[k - 1] : NULL;
+        PyObject *row = Py_BuildValue(
+            "(sKLLL)", pytm_snap_thread_name(s, k),
+            (unsigned long long)(th ? th->ident : 0),
+            (long long)(th ? th->tid : 0), (long long)t[k].size,
+            (long long)t[k].count);
+        if (row == NULL || PyList_Append(out, row) < 0)
+            Py_CLEAR(out);
+        Py_XDECREF(row);
+    }
+    free(t);
+    return out;
+}
+
 static PyMethodDef snapdata_methods[] = {
+    {"thread_stats", (PyCFunction)snapdata_thread_stats, METH_NOARGS,
+     "[(name, ident, tid, size, count)] per thread; name '<unknown>' for "
+     "figures no thread identity covers."},
     {"trace", (PyCFunction)snapdata_trace, METH_O,
      "trace(i) -> (domain, size, frames, total_nframe), frames most recent "
      "first; size is the estimate in sampled mode."},
@@ -404,6 +454,8 @@ static PyGetSetDef snapdata_getset[] = {
      "Whether per-block traces are present.", NULL},
     {"attrs", (getter)get_attrs, NULL,
      "JSON text of the attributes saved with a loaded dump, or None.", NULL},
+    {"n_arena_tracebacks", (getter)get_n_arena_tracebacks, NULL,
+     "indices traceback() accepts (arena tracebacks)", NULL},
     {"n_tracebacks", (getter)get_n_tracebacks, NULL,
      "Number of distinct tracebacks.", NULL},
     {NULL, NULL, NULL, NULL, NULL},

@@ -49,6 +49,7 @@
 
 #include <assert.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sampler.h"
@@ -72,7 +73,13 @@ struct pytm_tls {
     uint8_t guard;               /* owner: reentrancy guard, 0 or 1 */
     uint8_t registered;          /* owner, under the RAW lock: 0 no,
                                     1 in the registry, 2 thread exiting */
+    uint16_t thread;             /* owner (GIL): arena thread identity
+                                    (tb.thread) in session `gen`; 0: not
+                                    claimed yet, PYTM_TLS_NO_THREAD: the
+                                    table was full */
 };
+
+#define PYTM_TLS_NO_THREAD 0xffffu
 
 /* Zero-initialised; see the TLS model note in recorder/CMakeLists.txt. */
 extern __thread struct pytm_tls pytm_tls
@@ -166,6 +173,25 @@ void pytm_threads_join(struct pytm_session *s, struct pytm_tls *t,
 /* Pushes the thread's unflushed counters to its arena slot and the
  * arena's global counters. Same preconditions as join, t in session s. */
 void pytm_threads_flush(struct pytm_session *s, struct pytm_tls *t);
+
+/* The calling thread's arena thread identity (tb.thread, 0 = unknown),
+ * claimed on first use in session s: gettid, pthread_self, pthread
+ * name, and the Python name pytm_threads_set_name gave for it, if any.
+ * Preconditions: GIL held, s active, t joined (t->gen == s->gen). */
+uint32_t pytm_threads_identity(struct pytm_session *s, struct pytm_tls *t);
+
+/* Records that the thread `ident` (threading.get_ident()) with OS id
+ * `tid` (Thread.native_id) is named `name` (len bytes of UTF-8): on its
+ * identity when it has one (pytm_arena_thread_find), else remembered
+ * until that thread claims its identity (at most 256 pending names per
+ * session, the oldest forgotten first). Names are cut at 64 bytes and
+ * take at most 1/16 of the string pool; past that, or once the identity
+ * table is full, they are not recorded. A name never changes once set:
+ * a later rename of the thread is not seen (best effort).
+ * Preconditions: GIL held, s active. Returns 0 or a PYTM_E_* (the name
+ * is then just not known). */
+int pytm_threads_set_name(struct pytm_session *s, uint64_t ident, int32_t tid,
+                          const char *name, size_t len);
 
 /* At start(), before hooks are installed, with the RAW lock held: makes
  * every registered thread's sampler take the slow path on its next

@@ -33,7 +33,7 @@ _LAZY = {
     "StatisticDiff": _F,
     "BaseFilter": _L, "Filter": _L, "DomainFilter": _L,
     "Snapshot": _S, "take_snapshot": _S, "get_object_traceback": _S,
-    "DumpError": _S,
+    "DumpError": _S, "ThreadStatistic": _S,
 }
 
 __all__ = list(_tracing_all) + list(_LAZY)

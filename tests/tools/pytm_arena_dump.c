@@ -55,7 +55,8 @@ main(int argc, char **argv)
            "\"n_dropped\": %llu, \"live_samples\": %llu, "
            "\"clear_epoch\": %llu, \"n_strings\": %u, \"n_frames\": %u, "
            "\"n_tracebacks\": %u, \"sum_tb_size\": %lld, "
-           "\"sum_tb_count\": %lld}\n",
+           "\"sum_tb_count\": %lld, \"n_threads\": %u, "
+           "\"threads_unknown\": %llu, \"stacks_folded\": %llu}\n",
            pytm_reader_path(r), (long long)pytm_reader_pid(r),
            pytm_reader_liveness_name(pytm_reader_liveness(r)),
            (unsigned long long)pytm_reader_sample_interval(r),
@@ -65,7 +66,9 @@ main(int argc, char **argv)
            (unsigned long long)t->n_dropped,
            (unsigned long long)t->live_samples,
            (unsigned long long)t->clear_epoch, s.n_strings, s.n_frames,
-           s.n_tbs, (long long)sum_size, (long long)sum_count);
+           s.n_tbs, (long long)sum_size, (long long)sum_count, s.n_threads,
+           (unsigned long long)t->threads_unknown,
+           (unsigned long long)t->stacks_folded);
     pytm_snap_free(&s);
     pytm_reader_close(r);
     return 0;

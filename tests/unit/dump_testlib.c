@@ -9,6 +9,7 @@
 #include "dump.h"
 #include "le.h"
 #include "pytm/dump_format.h"
+#include "pytm_error.h"
 
 #define TRY(x)                \
     do {                      \
@@ -90,6 +91,37 @@ xorshift(uint64_t *x)
 }
 
 int
+dt_add_threads(struct pytm_snap *s)
+{
+    if (s->n_tbs < 2 || s->n_strings < 1)
+        return PYTM_E_INVAL;
+    s->n_threads = 2;
+    s->threads = calloc(2, sizeof *s->threads);
+    s->n_splits = 3;
+    s->splits = calloc(3, sizeof *s->splits);
+    if (!s->threads || !s->splits)
+        return PYTM_E_NOMEM;
+    s->threads[0] = (struct pytm_snap_thread){
+        .tid = 4242, .ident = UINT64_MAX, .py_name = 0};
+    strcpy(s->threads[0].os_name, "python3");
+    s->threads[1] = (struct pytm_snap_thread){
+        .tid = -1, .ident = 7, .py_name = PYTM_SNAP_NO_NAME};
+    strcpy(s->threads[1].os_name, "worker-0123456"); /* 14 bytes */
+    /* tb 0 split between thread 1 and "unknown", tb 1 all thread 2 */
+    s->splits[0] = (struct pytm_snap_split){
+        .tb = 0, .thread = 1, .size = s->tbs[0].size - 1, .count = 1,
+        .samples = 1, .alloc_size = UINT64_MAX, .alloc_count = 3,
+        .alloc_samples = 2};
+    s->splits[1] = (struct pytm_snap_split){.tb = 0, .thread = 0, .size = 1};
+    s->splits[2] = (struct pytm_snap_split){
+        .tb = 1, .thread = 2, .size = s->tbs[1].size, .count = -2,
+        .samples = INT64_MIN};
+    s->totals.threads_unknown = 3;
+    s->totals.stacks_folded = UINT64_MAX;
+    return 0;
+}
+
+int
 dt_build_big(struct pytm_snap *s, uint64_t n)
 {
     pytm_snap_init(s);
@@ -160,6 +192,17 @@ dt_build_big(struct pytm_snap *s, uint64_t n)
         }                                        \
     } while (0)
 
+/* n_field rows of arr compared bytewise (their structs have no padding
+ * the builders leave unset: calloc'd). */
+#define DIFF_ROWS(n_field, arr, what)                                    \
+    do {                                                                 \
+        DIFF(a->n_field != b->n_field, "n_" what "s %" PRIu64 " vs %"    \
+             PRIu64, (uint64_t)a->n_field, (uint64_t)b->n_field);        \
+        for (uint64_t i = 0; i < a->n_field; i++)                        \
+            DIFF(memcmp(&a->arr[i], &b->arr[i], sizeof(a->arr[i])) != 0, \
+                 what " %" PRIu64 " differs", i);                        \
+    } while (0)
+
 int
 dt_snap_diff(const struct pytm_snap *a, const struct pytm_snap *b,
              char *why, size_t cap)
@@ -195,11 +238,9 @@ dt_snap_diff(const struct pytm_snap *a, const struct pytm_snap *b,
     for (uint32_t i = 0; i < a->n_tbs; i++)
         DIFF(memcmp(&a->tbs[i], &b->tbs[i], sizeof(a->tbs[i])) != 0,
              "tb %u differs", i);
-    DIFF(a->n_traces != b->n_traces, "n_traces %" PRIu64 " vs %" PRIu64,
-         a->n_traces, b->n_traces);
-    for (uint64_t i = 0; i < a->n_traces; i++)
-        DIFF(memcmp(&a->traces[i], &b->traces[i], sizeof(a->traces[i])),
-             "trace %" PRIu64 " differs", i);
+    DIFF_ROWS(n_traces, traces, "trace");
+    DIFF_ROWS(n_threads, threads, "thread");
+    DIFF_ROWS(n_splits, splits, "split");
     return 0;
 }
 

@@ -17,6 +17,12 @@
  * stack, negative transient aggregates, sampled traces. 0 or PYTM_E_*. */
 int dt_build_small(struct pytm_snap *s);
 
+/* Adds per-thread figures to s (dt_build_small's: >= 2 tbs, >= 1
+ * string): 2 threads (one named by string 0, one with a 14-byte
+ * pthread name and a negative tid), 3 splits, the two counters set.
+ * 0 or PYTM_E_*. */
+int dt_add_threads(struct pytm_snap *s);
+
 /* n exact-mode traces over a few hundred tracebacks. */
 int dt_build_big(struct pytm_snap *s, uint64_t n);
 

@@ -46,6 +46,18 @@ teardown(void **state)
     return 0;
 }
 
+struct pytm_arena *
+test_arena_min(const struct fixture *f, uint32_t max_threads)
+{
+    struct pytm_arena_config cfg = f->cfg;
+    cfg.arena_size = PYTM_ARENA_MIN_SIZE;
+    cfg.max_threads = max_threads;
+    cfg.nframe = 1;
+    struct pytm_arena *b = NULL;
+    assert_int_equal(pytm_arena_create(&cfg, &b), 0);
+    return b;
+}
+
 static bool
 exists(const char *path)
 {
@@ -78,7 +90,11 @@ test_create_layout(void **state)
     assert_int_equal(h->layout_version, PYTM_ARENA_LAYOUT_VERSION);
     assert_int_equal(h->header_size, PYTM_ARENA_HEADER_SIZE);
     assert_int_equal(h->endian_tag, PYTM_ARENA_ENDIAN_TAG);
-    assert_int_equal(h->flags, PYTM_ARENA_FLAG_EXACT);
+    assert_int_equal(h->flags, PYTM_ARENA_FLAG_EXACT | PYTM_ARENA_FLAG_THREADS);
+    /* thread identities right after the thread slots */
+    assert_int_equal(h->thread_ids.offset,
+                     h->threads.offset + h->threads.capacity * 64);
+    assert_true(h->thread_ids.capacity > 0);
     assert_int_equal(h->arena_size, f->cfg.arena_size);
     assert_int_equal(h->pid, getpid());
     assert_int_equal(h->uid, geteuid());
@@ -360,12 +376,7 @@ static void
 test_full(void **state)
 {
     struct fixture *f = *state;
-    struct pytm_arena_config cfg = f->cfg;
-    cfg.arena_size = PYTM_ARENA_MIN_SIZE;
-    cfg.max_threads = 1;
-    cfg.nframe = 1;
-    struct pytm_arena *b;
-    assert_int_equal(pytm_arena_create(&cfg, &b), 0);
+    struct pytm_arena *b = test_arena_min(f, 1);
     struct pytm_arena_header *h = pytm_arena_header(b);
     struct pytm_arena_published *p = &h->published;
 
@@ -540,6 +551,7 @@ main(void)
         T(test_count_and_memory),  T(test_proc_start_ticks),
         T(test_intern_threads),    T(test_record_threads),
         T(test_thread_slots),      T(test_thread_slots_threads),
+        T(test_split_budget_folds),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

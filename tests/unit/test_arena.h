@@ -24,9 +24,15 @@ struct fixture {
     struct pytm_arena_header *h;   /* its header */
 };
 
+/* A 1 MiB arena (the minimum), nframe 1, in f's directory; the caller
+ * closes it. Fails the test when it cannot be created. */
+struct pytm_arena *test_arena_min(const struct fixture *f,
+                                  uint32_t max_threads);
+
 void test_intern_threads(void **state);
 void test_record_threads(void **state);
 void test_thread_slots(void **state);
 void test_thread_slots_threads(void **state);
+void test_split_budget_folds(void **state);
 
 #endif /* PYTM_TEST_ARENA_H */

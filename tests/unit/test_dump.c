@@ -150,6 +150,32 @@ test_round_trip_small(void **state)
     assert_int_equal(f->out.frames[3].lineno, UINT32_MAX);
 }
 
+/* GIVEN a snapshot with per-thread figures WHEN written and read THEN
+ * they come back (a v1.1 file with a `threads` section), while the same
+ * snapshot without them stays a v1.0 file of the same sections. */
+static void
+test_round_trip_threads(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(dt_build_small(&f->in), 0);
+    assert_int_equal(pytm_dump_write_mem(&f->in, (void **)&f->img, &f->len,
+                                         &f->err), 0);
+    assert_int_equal(pytm_le_get16(f->img + PYTM_DUMP_HDR_MINOR), 0);
+    uint32_t n_plain = pytm_le_get32(f->img + PYTM_DUMP_HDR_N_SECTIONS);
+    free(f->img);
+    f->img = NULL;
+    assert_int_equal(dt_add_threads(&f->in), 0);
+    round_trip(f);
+    assert_int_equal(pytm_le_get16(f->img + PYTM_DUMP_HDR_MINOR), 1);
+    assert_int_equal(pytm_le_get32(f->img + PYTM_DUMP_HDR_N_SECTIONS),
+                     n_plain + 1);
+    assert_int_equal(f->out.n_threads, 2);
+    assert_string_equal(f->out.threads[1].os_name, "worker-0123456");
+    assert_int_equal(f->out.threads[1].py_name, PYTM_SNAP_NO_NAME);
+    assert_true(f->out.splits[2].samples == INT64_MIN);
+    assert_true(f->out.totals.stacks_folded == UINT64_MAX);
+}
+
 static void
 test_writer_is_deterministic(void **state)
 {
@@ -460,6 +486,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_round_trip_million, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_future_minor_accepted, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_round_trip_threads, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_golden_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(test_golden_sampled, setup,

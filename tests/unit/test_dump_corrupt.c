@@ -433,6 +433,57 @@ test_bad_references(void **state)
     expect_dt(f, PYTM_E_DUMPCORRUPT, "oversized varint for trace size 0");
 }
 
+/* GIVEN the small dump with per-thread figures (a v1.1 `threads`
+ * section) WHEN each of its references points outside its table, a
+ * name is too long or holds a NUL, or the section sits in a v1.0 file
+ * THEN the reader refuses it, naming the field. */
+static void
+test_bad_thread_section(void **state)
+{
+    struct fx *f = *state;
+    assert_int_equal(dt_add_threads(&f->in), 0);
+    free(f->img);
+    f->img = NULL;
+    assert_int_equal(pytm_dump_write_mem(&f->in, (void **)&f->img, &f->len,
+                                         NULL), 0);
+    reset_dt(f);
+    /* a valid section of our own first: 1 thread, 1 split, counters */
+    uint64_t ok[] = {1, 0, 0, 0, 1, 'a', 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0};
+    set_varints(f, PYTM_DUMP_SEC_THREADS, ok, 17);
+    free(f->img2);
+    assert_int_equal(dt_build(&f->dt, &f->img2, &f->len2), 0);
+    assert_int_equal(pytm_dump_read_mem(f->img2, f->len2, &f->out, &f->err),
+                     0);
+    assert_string_equal(f->out.threads[0].os_name, "a");
+    pytm_snap_free(&f->out);
+    struct {
+        uint64_t v[17];
+        size_t n;
+        const char *needle;
+    } bad[] = {
+        {{PYTM_DUMP_MAX_THREADS + 1}, 1, "more than the 65534 allowed"},
+        {{1, pytm_le_zigzag((int64_t)INT32_MAX + 1)}, 2, "tid 2147483648"},
+        {{1, 0, 0, 7, 0}, 5, "py_name 6, but there are 6 strings"},
+        {{1, 0, 0, 0, 16}, 5, "os_name length 16"},
+        {{1, 0, 0, 0, 3, 'a', 'b'}, 7, "bytes of thread names"},
+        {{1, 0, 0, 0, 2, 'a', 0, 0}, 8, "NUL byte inside its name"},
+        {{1, 0, 0, 0, 0, 1, pytm_le_zigzag(4), 0, 0, 0, 0, 0, 0, 0, 0, 0},
+         16, "tb 4, but there are 4 tracebacks"},
+        {{1, 0, 0, 0, 0, 1, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0}, 16,
+         "thread 2, but there are 1 threads"},
+        {{1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0}, 14, "threads_unknown"},
+        {{1, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0}, 15, "stacks_folded"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        set_varints(f, PYTM_DUMP_SEC_THREADS, bad[i].v, bad[i].n);
+        expect_dt(f, i == 0 ? PYTM_E_TOOBIG : PYTM_E_DUMPCORRUPT,
+                  bad[i].needle);
+    }
+    reset_dt(f);
+    f->dt.minor = 0;
+    expect_dt(f, PYTM_E_DUMPCORRUPT, "section 'threads' in a v1.0 file");
+}
+
 static void
 test_structure(void **state)
 {
@@ -519,7 +570,8 @@ main(void)
         T(test_wrong_major),       T(test_byte_swapped_header),
         T(test_checksums),         T(test_oversized_counts),
         T(test_section_sizes_lying), T(test_bad_references),
-        T(test_structure),         T(test_read_file_errors),
+        T(test_bad_thread_section), T(test_structure),
+        T(test_read_file_errors),
     };
 #undef T
     return cmocka_run_group_tests(tests, NULL, NULL);
