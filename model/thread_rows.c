@@ -191,6 +191,7 @@ pytm_thread_rows_build(struct pytm_thread_rows *t, const struct pytm_snap *s,
         rc = join_base(t, base);
         t->diffed = rc == 0;
     }
+    t->sort = PYTM_MODEL_N_SORTS; /* in no order yet */
     if (rc == 0)
         rc = pytm_thread_rows_sort(t, PYTM_MODEL_SORT_SIZE, true);
     if (rc) {
@@ -323,12 +324,16 @@ pytm_thread_rows_sort(struct pytm_thread_rows *t, enum pytm_model_sort sort,
 {
     if ((int)sort < 0 || sort >= PYTM_MODEL_N_SORTS)
         return PYTM_E_INVAL;
-    if (t->n_rows < 2)
+    if (t->sort == sort && t->descending == descending)
         return 0;
-    struct pytm_thread_row *tmp = malloc(t->n_rows * sizeof *tmp);
-    if (!tmp)
-        return PYTM_E_NOMEM;
-    merge_sort(t->rows, tmp, t->n_rows, sort, descending);
-    free(tmp);
+    if (t->n_rows >= 2) {
+        struct pytm_thread_row *tmp = malloc(t->n_rows * sizeof *tmp);
+        if (!tmp)
+            return PYTM_E_NOMEM;
+        merge_sort(t->rows, tmp, t->n_rows, sort, descending);
+        free(tmp);
+    }
+    t->sort = sort;
+    t->descending = descending;
     return 0;
 }

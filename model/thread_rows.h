@@ -48,6 +48,8 @@ struct pytm_thread_rows {
     size_t n_rows;
     size_t cap_;          /* private */
     bool diffed;
+    enum pytm_model_sort sort; /* order of the rows (build: SIZE desc) */
+    bool descending;
     int64_t total_size;   /* sum of every row's size (== the sum of the
                              snapshot's traceback sizes) */
     int64_t total_count;
@@ -70,8 +72,9 @@ int pytm_thread_rows_build(struct pytm_thread_rows *t, const struct pytm_snap *s
 
 /* Sorts the rows by one of the model's orders (model.h PYTM_MODEL_SORTS;
  * LOCATION orders by name, then tid, ident, thread index: the key that
- * ends every sequence). Stable. Returns 0, PYTM_E_INVAL (unknown sort)
- * or PYTM_E_NOMEM (rows unchanged). */
+ * ends every sequence). Stable; free when the rows are in that order
+ * already (t->sort, t->descending). Returns 0, PYTM_E_INVAL (unknown
+ * sort) or PYTM_E_NOMEM (rows unchanged). */
 int pytm_thread_rows_sort(struct pytm_thread_rows *t, enum pytm_model_sort sort,
                           bool descending);
 

@@ -7,6 +7,7 @@
  *   pytmtop OLD.pytm NEW.pytm         diff two dumps
  *   pytmtop --list | --clean          list / remove stale arenas
  *   --once [--group G] [--cumulative] [--limit N] [--json]
+ *                                     (G: filename lineno traceback thread)
  *
  * main.c parses the arguments and opens the source; errors are one
  * line on stderr and exit status 1.
@@ -54,7 +55,8 @@ usage(FILE *out)
           "                       after one refresh interval -d, or at the\n"
           "                       command's exit if sooner)\n"
           "  --json               with --once: JSON output\n"
-          "  --group G            filename | lineno | traceback (default lineno)\n"
+          "  --group G            filename | lineno | traceback | thread (one row\n"
+          "                       per thread; default lineno)\n"
           "  --cumulative         count every frame of each traceback\n"
           "  --limit N            with --once: at most N rows\n"
           "  --children           with -p: show PID's process tree (children traced\n"
@@ -150,9 +152,10 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
                 return fail("invalid --limit '%s'%s", optarg, "");
             break;
         case OPT_GROUP:
-            if (pytm_model_group_parse(optarg, &o->group))
-                return fail("unknown group '%s'%s (filename, lineno, traceback)",
-                            optarg, "");
+            o->threads = strcmp(optarg, "thread") == 0;
+            if (!o->threads && pytm_model_group_parse(optarg, &o->group))
+                return fail("unknown group '%s'%s (filename, lineno, traceback, "
+                            "thread)", optarg, "");
             break;
         case OPT_ONCE: o->once = true; break;
         case OPT_JSON: o->json = true; break;
@@ -181,7 +184,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
                                       "python script.py (see --help)", "");
     if (o->spawn_argv && !o->spawn_argv[0])
         return fail("no command after --%s%s", "", "");
-    if (o->cumulative && o->group == PYTM_MODEL_TRACEBACK)
+    if (o->cumulative && (o->group == PYTM_MODEL_TRACEBACK || o->threads))
         return fail("--cumulative needs --group filename or lineno%s%s", "", "");
     if (o->json && !o->once)
         return fail("--json needs --once%s%s", "", "");
@@ -303,7 +306,11 @@ main(int argc, char **argv)
     pytm_snap_init(&app.base);
     pytm_model_init(&app.table);
     pytm_model_init(&app.base_table);
+    pytm_snap_init(&app.fsnap);
+    pytm_snap_init(&app.fbase);
+    pytm_thread_rows_init(&app.trows);
     app.group = app.opt.group;
+    app.threads = app.opt.threads;
     app.cumulative = app.opt.cumulative;
     app.delay = app.opt.delay;
     app.sort = PYTM_MODEL_SORT_SIZE;
