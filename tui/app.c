@@ -23,13 +23,13 @@
 static bool
 base_current(const struct pytm_app *app)
 {
-    const struct pytm_app *a = app;
+    const struct pytm_app *a = app; /* short: the conditions are many */
+    bool same_thread = a->base_key.tf_on == a->tfilter.on
+                       && (!a->tfilter.on || (a->base_key.tf_tid == a->tfilter.tid
+                                              && a->base_key.tf_ident == a->tfilter.ident));
     return a->base_built && a->base_key.group == a->group
            && a->base_key.cumulative == a->cumulative
-           && strcmp(a->base_key.filter, a->filter) == 0
-           && a->base_key.tf_on == a->tfilter.on
-           && (!a->tfilter.on || (a->base_key.tf_tid == a->tfilter.tid
-                                  && a->base_key.tf_ident == a->tfilter.ident));
+           && strcmp(a->base_key.filter, a->filter) == 0 && same_thread;
 }
 
 /* Builds base_table from the baseline with *o (unsorted: it is only

@@ -173,6 +173,17 @@ def test_thread_view_diff_columns_and_help(threaded, tmux_factory):
     assert wait_for(lambda: len(thread_rows(s.capture())) >= 2), s.capture()
     row = [l for l in s.capture().splitlines() if "worker-big  (" in l]
     assert row and re.match(r"^\s*[\d.]+ \w+\s+[+-]\d+ B", row[0]), row
+    # the baseline is filtered too: the other thread's line is no
+    # base-only row with a negative diff
+    names = [n for _, n in thread_rows(s.capture())]
+    for _ in range(names.index("worker-small")):
+        s.send("Down")
+    s.send("Enter")
+    assert s.wait_text("[thread: worker-small"), s.capture()
+    assert wait_for(lambda: has_line(s.capture(), SMALL)), s.capture()
+    assert "Size Diff" in s.capture() and not has_line(s.capture(), BIG), s.capture()
+    small = [l for _, loc, l in table(s.capture()) if loc.endswith(":%d" % SMALL)]
+    assert re.match(r"^\s*[\d.]+ \w+\s+\+0 B", small[0]), small
     s.send("?")
     assert s.wait_text("thread view: one row per thread"), s.capture()
 
