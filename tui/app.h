@@ -27,6 +27,7 @@ struct pytm_app_opts {
     long limit;                /* --limit (once), 0 = all */
     enum pytm_model_group group;
     bool threads;              /* --group thread: the thread view */
+    const char *thread;        /* --thread NAME|TID: the thread filter */
     bool cumulative;
     bool children;             /* --children (and spawn mode): follow the
                                   target's process tree (tree.h) */

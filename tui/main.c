@@ -30,6 +30,7 @@
 #include "once.h"
 #include "pytm_error.h"
 #include "spawn.h"
+#include "threads.h"
 #include "tree.h"
 
 #ifndef PYTM_VERSION
@@ -59,6 +60,8 @@ usage(FILE *out)
           "                       per thread; default lineno)\n"
           "  --cumulative         count every frame of each traceback\n"
           "  --limit N            with --once: at most N rows\n"
+          "  --thread NAME|TID    show only that thread (as Enter in the T view;\n"
+          "                       <unknown>: figures without a thread)\n"
           "  --children           with -p: show PID's process tree (children traced\n"
           "                       by python -m pytm run) summed, live; P splits the\n"
           "                       rows by process, o shows one (always on with --)\n"
@@ -95,7 +98,7 @@ parse_long(const char *s, long *out)
 }
 
 enum { OPT_ITER = 256, OPT_ONCE, OPT_JSON, OPT_GROUP, OPT_CUMUL, OPT_LIMIT,
-       OPT_LIST, OPT_CLEAN, OPT_ATTACH, OPT_CHILDREN };
+       OPT_LIST, OPT_CLEAN, OPT_ATTACH, OPT_CHILDREN, OPT_THREAD };
 
 /* --attach given; and whether we did attach (then we detach at exit).
  * Main thread only. */
@@ -117,6 +120,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         {"clean", no_argument, NULL, OPT_CLEAN},
         {"attach", no_argument, NULL, OPT_ATTACH},
         {"children", no_argument, NULL, OPT_CHILDREN},
+        {"thread", required_argument, NULL, OPT_THREAD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -164,6 +168,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         case OPT_CLEAN: o->clean = true; break;
         case OPT_ATTACH: opt_attach = true; break;
         case OPT_CHILDREN: o->children = true; break;
+        case OPT_THREAD: o->thread = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("pytmtop %s\n", PYTM_VERSION); exit(0);
         default: usage(stderr); return 1;
@@ -318,6 +323,9 @@ main(int argc, char **argv)
     int rc = open_source(&app, files, n_files);
     if (rc == 0 && app.opt.children)
         rc = open_tree(&app);
+    if (rc == 0 && app.opt.thread && !pytm_threads_select(&app, app.opt.thread))
+        rc = fail("no thread '%s' in the snapshot%s (pytmtop --once --group "
+                  "thread lists them)", app.opt.thread, "");
     if (rc == 0) {
         if (app.opt.once) {
             if (pytm_once_run(&app, stdout))

@@ -114,6 +114,12 @@ print_json(const struct pytm_app *app, FILE *out)
         fputc('}', out);
     }
     fputs("]", out);
+    if (app->tfilter.on) {
+        fputs(", \"thread_filter\": {\"name\": ", out);
+        json_str(out, app->tfilter.name);
+        fprintf(out, ", \"tid\": %" PRId64 ", \"ident\": %" PRIu64 "}",
+                app->tfilter.tid, app->tfilter.ident);
+    }
     json_threads(app, out);
     if (app->tree) {
         fputs(", \"processes\": ", out);
@@ -168,6 +174,10 @@ print_text(const struct pytm_app *app, FILE *out)
             est ? "~" : "", peak, s->meta.sample_interval, t->n_tbs,
             app->threads ? "thread" : pytm_model_group_name(t->group),
             t->cumulative ? " cumulative" : "", t->diffed ? " diff" : "");
+    char tf[128];
+    pytm_threads_fmt_filter(tf, sizeof tf, app);
+    if (tf[0])
+        fprintf(out, "thread %s\n", tf);
     text_titles(out, t->diffed, app->threads ? "Thread" : "Location");
     size_t n = n_out(app);
     for (size_t i = 0; i < n && app->threads; i++) {
@@ -180,8 +190,8 @@ print_text(const struct pytm_app *app, FILE *out)
         const struct pytm_model_row *r = &t->rows[i];
         pytm_fmt_location(loc, sizeof loc, t, r);
         text_row(out, t->diffed, r->size, r->size_diff, r->count, r->count_diff,
-                 t->total_size, loc);
-    }
+                 app->tfilter.on ? tr->total_size : t->total_size, loc);
+    } /* %: of the whole process, also for one thread (as on screen) */
 }
 
 int

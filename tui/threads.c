@@ -4,6 +4,7 @@
 
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "app.h"
@@ -98,6 +99,26 @@ pytm_threads_toggle(struct pytm_app *app)
     app->threads = !app->threads;
     app->sel = app->top = 0;
     return PYTM_REACT_REBUILD;
+}
+
+bool
+pytm_threads_select(struct pytm_app *app, const char *spec)
+{
+    const struct pytm_snap *s = &app->src.snap;
+    bool digits = spec[0] != '\0' && strspn(spec, "0123456789") == strlen(spec);
+    long long tid = digits ? strtoll(spec, NULL, 10) : -1;
+    for (uint32_t k = 0; k <= s->n_threads; k++) {
+        const char *name = pytm_snap_thread_name(s, k);
+        int64_t t = k ? s->threads[k - 1].tid : 0;
+        if (strcmp(name, spec) != 0 && !(digits && k && t == tid))
+            continue;
+        app->tfilter.on = true;
+        app->tfilter.tid = t;
+        app->tfilter.ident = k ? s->threads[k - 1].ident : 0;
+        snprintf(app->tfilter.name, sizeof app->tfilter.name, "%s", name);
+        return true;
+    }
+    return false;
 }
 
 void

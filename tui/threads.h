@@ -15,6 +15,7 @@
 #ifndef PYTM_TUI_THREADS_H
 #define PYTM_TUI_THREADS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "snap.h"
@@ -47,6 +48,12 @@ unsigned pytm_threads_clear(struct pytm_app *app);
 /* T: shows or hides the thread view (the selection starts at the top).
  * Returns PYTM_REACT_* flags. */
 unsigned pytm_threads_toggle(struct pytm_app *app);
+
+/* --thread SPEC: sets the thread filter to the first thread of src.snap
+ * whose name is SPEC, or whose tid is SPEC (all digits); "<unknown>"
+ * names thread 0. Returns true when one matched (else the filter is
+ * unchanged). */
+bool pytm_threads_select(struct pytm_app *app, const char *spec);
 
 /* Thread column text: "worker-1  (tid 1234, ident 1401...)", or
  * "<unknown>  (no thread identity recorded)" for thread 0. */

@@ -7,7 +7,8 @@ WHEN T, Enter and Esc are sent, THEN the thread view lists both names
 with their sizes in order, Enter shows only that thread's lines in the
 line view (the other thread's line disappears) and names the thread in
 the header, Esc restores every line; `--once --json` has a threads array
-summing to the total and `--once --group thread` prints it.
+summing to the total, `--once --group thread` prints it and `--thread`
+filters --once as Enter does.
 
 The threads exist before the script calls pytm.start(): the recorder
 names the threads alive at start() (recorder/pytm/_tracing.py); a thread
@@ -231,6 +232,22 @@ def test_once_json_threads_and_group_thread(threaded):
                         "thread", "--cumulative"], capture_output=True,
                        text=True, env=env, timeout=60)
     assert r.returncode == 1 and "--cumulative" in r.stderr
+
+    # --thread: the rows of one thread, by name or by tid
+    small = by["worker-small"]
+    for spec in ("worker-small", str(small["tid"])):
+        f = json.loads(pytmtop(env, "-p", str(pid), "--once", "--json",
+                               "--thread", spec))
+        assert f["thread_filter"] == {"name": "worker-small",
+                                      "tid": small["tid"],
+                                      "ident": small["ident"]}, f
+        assert [r["lineno"] for r in f["rows"]] == [SMALL], f["rows"]
+        assert f["total_size"] == small["size"] == f["rows"][0]["size"]
+        assert f["threads"] == threads  # still every thread
+    r = subprocess.run([PYTMTOP, "-p", str(pid), "--once", "--thread",
+                        "no-such-thread"], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 1 and "no thread 'no-such-thread'" in r.stderr
 
 
 def test_offline_dump_thread_view(threaded, tmux_factory):
