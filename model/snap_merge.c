@@ -20,9 +20,13 @@ prefix(char *buf, int64_t pid)
     return snprintf(buf, PREFIX_MAX, "[%" PRId64 "] ", pid);
 }
 
-/* Sizes of the merged arrays, or PYTM_E_NOMEM when they overflow. */
+/* Sizes of the merged arrays, or PYTM_E_NOMEM when they overflow.
+ * splits: when any input has per-thread figures, every input gets
+ * splits in the merge (an input without them: one split of thread 0
+ * per tb, so that the per-thread totals still sum to the whole). */
 struct sizes {
-    uint64_t strings, pool, frames, frame_ids, tbs;
+    uint64_t strings, pool, frames, frame_ids, tbs, threads, splits;
+    bool any_splits;
 };
 
 static int
@@ -30,6 +34,8 @@ count(const struct pytm_snap_merge_in *in, size_t n, bool split,
       struct sizes *z)
 {
     memset(z, 0, sizeof *z);
+    for (size_t i = 0; i < n; i++)
+        z->any_splits = z->any_splits || in[i].snap->n_splits != 0;
     for (size_t i = 0; i < n; i++) {
         const struct pytm_snap *s = in[i].snap;
         char p[PREFIX_MAX];
@@ -39,8 +45,12 @@ count(const struct pytm_snap_merge_in *in, size_t n, bool split,
         z->frames += s->n_frames;
         z->frame_ids += s->n_frame_ids;
         z->tbs += s->n_tbs;
+        z->threads += s->n_threads;
+        if (z->any_splits)
+            z->splits += s->n_splits ? s->n_splits : s->n_tbs;
         if (z->strings >= UINT32_MAX || z->frames >= UINT32_MAX
             || z->frame_ids >= UINT32_MAX || z->tbs >= UINT32_MAX
+            || z->threads >= UINT32_MAX || z->splits >= UINT32_MAX
             || z->pool >= (uint64_t)SIZE_MAX / 2)
             return PYTM_E_NOMEM;
     }
@@ -51,6 +61,37 @@ static void *
 alloc_n(uint64_t n, size_t elem)
 {
     return malloc(n ? (size_t)n * elem : 1);
+}
+
+/* Appends input s's threads and splits (its tbs start at tb0, its
+ * strings at s0, its threads at out->n_threads). */
+static void
+merge_threads(struct pytm_snap *out, const struct pytm_snap *s, uint32_t s0,
+              uint32_t tb0, bool any_splits)
+{
+    uint32_t t0 = out->n_threads;
+    for (uint32_t k = 0; k < s->n_threads; k++) {
+        struct pytm_snap_thread *t = &out->threads[out->n_threads++];
+        *t = s->threads[k];
+        if (t->py_name != PYTM_SNAP_NO_NAME)
+            t->py_name += s0;
+    }
+    if (!any_splits)
+        return;
+    for (uint64_t k = 0; k < s->n_splits; k++) {
+        struct pytm_snap_split *p = &out->splits[out->n_splits++];
+        *p = s->splits[k];
+        p->tb += tb0;
+        if (p->thread)
+            p->thread += t0;
+    }
+    for (uint32_t k = 0; s->n_splits == 0 && k < s->n_tbs; k++) {
+        const struct pytm_snap_tb *b = &s->tbs[k];
+        out->splits[out->n_splits++] = (struct pytm_snap_split){
+            .tb = tb0 + k, .thread = 0, .size = b->size, .count = b->count,
+            .samples = b->samples, .alloc_size = b->alloc_size,
+            .alloc_count = b->alloc_count, .alloc_samples = b->alloc_samples};
+    }
 }
 
 static void
@@ -69,6 +110,8 @@ merge_meta(struct pytm_snap *out, const struct pytm_snap_merge_in *in,
         t->n_dropped += s->totals.n_dropped;
         t->live_samples += s->totals.live_samples;
         t->clear_epoch += s->totals.clear_epoch;
+        t->threads_unknown += s->totals.threads_unknown;
+        t->stacks_folded += s->totals.stacks_folded;
         if (s->totals.sample_interval_now > t->sample_interval_now)
             t->sample_interval_now = s->totals.sample_interval_now;
         if (!(s->meta.flags & PYTM_SNAP_EXITED))
@@ -100,10 +143,13 @@ pytm_snap_merge(struct pytm_snap *out, const struct pytm_snap_merge_in *in,
     out->frames = alloc_n(z.frames, sizeof *out->frames);
     out->frame_ids = alloc_n(z.frame_ids, sizeof *out->frame_ids);
     out->tbs = alloc_n(z.tbs, sizeof *out->tbs);
+    out->threads = z.threads ? alloc_n(z.threads, sizeof *out->threads) : NULL;
+    out->splits = z.splits ? alloc_n(z.splits, sizeof *out->splits) : NULL;
     const char *cmd = n ? in[0].snap->meta.cmdline : NULL;
     out->meta.cmdline = strdup(cmd ? cmd : "");
     if (!out->str_pool || !out->str_off || !out->str_len || !out->frames
-        || !out->frame_ids || !out->tbs || !out->meta.cmdline) {
+        || !out->frame_ids || !out->tbs || !out->meta.cmdline
+        || (z.threads && !out->threads) || (z.splits && !out->splits)) {
         pytm_snap_free(out);
         return PYTM_E_NOMEM;
     }
@@ -139,6 +185,7 @@ pytm_snap_merge(struct pytm_snap *out, const struct pytm_snap_merge_in *in,
         uint32_t id0 = nid;
         for (uint32_t k = 0; k < s->n_frame_ids; k++)
             out->frame_ids[nid++] = s->frame_ids[k] + f0;
+        merge_threads(out, s, s0, nt, z.any_splits);
         for (uint32_t k = 0; k < s->n_tbs; k++) {
             out->tbs[nt] = s->tbs[k];
             out->tbs[nt].frames_at += id0;

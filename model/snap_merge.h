@@ -16,6 +16,11 @@
  * process's when all agree, else 0 ("mixed"); PYTM_SNAP_EXITED only
  * when every process has exited. traces[] are not merged (the result
  * has no PYTM_SNAP_HAS_TRACES; the model does not read them).
+ * Threads (model/snap_threads.h) are appended process after process, so
+ * each keeps its own rows; a thread's Python name is one of its
+ * process's strings, hence "[P] name" with `split`. When any input has
+ * splits, an input without them contributes its figures as thread 0
+ * ("<unknown>"), so per-thread totals still sum to the whole.
  */
 #ifndef PYTM_MODEL_SNAP_MERGE_H
 #define PYTM_MODEL_SNAP_MERGE_H

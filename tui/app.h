@@ -13,6 +13,7 @@
 
 #include "model.h"
 #include "source.h"
+#include "thread_rows.h"
 #include "sparkline.h"
 
 struct pytm_app_opts {
@@ -25,6 +26,8 @@ struct pytm_app_opts {
     bool once, json, list, clean;
     long limit;                /* --limit (once), 0 = all */
     enum pytm_model_group group;
+    bool threads;              /* --group thread: the thread view */
+    const char *thread;        /* --thread NAME|TID: the thread filter */
     bool cumulative;
     bool children;             /* --children (and spawn mode): follow the
                                   target's process tree (tree.h) */
@@ -50,11 +53,29 @@ struct pytm_app {
         enum pytm_model_group group;
         bool cumulative;
         char filter[128];
+        bool tf_on;            /* and thread filter (tui/threads.h) */
+        int64_t tf_tid;
+        uint64_t tf_ident;
     } base_key;
     uint64_t base_taken_ns;    /* when the baseline was taken */
     int model_err;
 
+    /* threads (tui/threads.h) */
+    struct pytm_thread_rows trows; /* T view: threads of src.snap, diffed
+                               against base when has_base */
+    struct {                   /* Enter in the T view; Esc clears */
+        bool on;
+        int64_t tid;           /* the thread's identity; (0, 0) is */
+        uint64_t ident;        /* "<unknown>" */
+        char name[64];         /* its name when chosen, for the header */
+    } tfilter;
+    struct pytm_snap fsnap;    /* src.snap filtered to tfilter (owned;
+                                  table borrows it while tfilter.on) */
+    struct pytm_snap fbase;    /* base filtered likewise (base_table
+                                  borrows it while base_key.tf_on) */
+
     /* view state */
+    bool threads;              /* T: the thread view instead of groups */
     enum pytm_model_group group;
     bool cumulative;
     bool show_diff;            /* d: diff columns (needs a baseline) */
@@ -73,16 +94,22 @@ struct pytm_app {
     struct pytm_sparkline spark; /* traced memory over the session */
 };
 
-/* Regroups src.snap into app->table (unsorted), diffs it against the
- * cached base table when a baseline is set (rebuilding that table only
- * when the baseline, group, cumulative or filter changed), then puts in
- * order only the rows the screen can reach soon: pytm_app_sort_rows(app,
- * sel + page + 1). Keeps the selection in range.
+/* Regroups src.snap (filtered to the thread filter, if any) into
+ * app->table (unsorted), diffs it against the cached base table when a
+ * baseline is set (rebuilding that table only when the baseline, group,
+ * cumulative, filter or thread filter changed), rebuilds the thread
+ * rows, then puts in order only the rows the screen can reach soon:
+ * pytm_app_sort_rows(app, sel + page + 1). Keeps the selection in range
+ * of the shown view (pytm_app_n_rows).
  * Returns 0 or a PYTM_E_* (then the table is empty; also model_err). */
 int pytm_app_rebuild(struct pytm_app *app);
 
+/* Rows of the shown view: thread rows in the thread view, else
+ * table rows. */
+size_t pytm_app_n_rows(const struct pytm_app *app);
+
 /* Makes sure rows [0, upto) of app->table are in the view's (sort,
- * descending) order, sorting a margin of a few pages more when it has to
+ * descending) order (and, in the thread view, every thread row), sorting a margin of a few pages more when it has to
  * sort at all (free while table.n_sorted covers upto). SIZE_MAX: full
  * sort (--once). Returns 0 or PYTM_E_NOMEM (also model_err; rows stay
  * as they were). */
@@ -96,7 +123,8 @@ int pytm_app_set_baseline(struct pytm_app *app);
  * puts the path (or the error) into app->status. Returns 0 or PYTM_E_*. */
 int pytm_app_dump(struct pytm_app *app);
 
-/* Frees everything the app owns (source, tables, baseline). */
+/* Frees everything the app owns (source, tables, baseline, thread
+ * rows and filtered copies). */
 void pytm_app_done(struct pytm_app *app);
 
 /* Formats n bytes as "12.3 MiB" (sign kept when `sign`). */

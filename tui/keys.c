@@ -3,6 +3,7 @@
  * Each handler changes the app state and returns PYTM_REACT_* flags;
  * the loop does the refreshing and drawing. */
 #include "view.h"
+#include "threads.h"
 #include "tree.h"
 
 #include <curses.h>
@@ -26,11 +27,13 @@
     X(PGDN, KEY_NPAGE, 0, "PgDn", "one page down")                             \
     X(HOME, KEY_HOME, 'g', "Home", "first row")                                \
     X(END, KEY_END, 'G', "End", "last row")                                    \
-    X(DETAIL, '\n', KEY_ENTER, "Enter", "tracebacks of the selected row")      \
+    X(DETAIL, '\n', KEY_ENTER, "Enter", "tracebacks of the row (thread view: filter)") \
     X(FILTER, '/', 0, "/", "filename filter (fnmatch pattern; empty clears)")  \
     X(SAVE, 's', 0, "s", "save a dump pytm-<pid>-<time>.pytm in the cwd")     \
     X(PROCS, 'P', 0, "P", "process tree: split rows by process ([PID] column)") \
     X(FOCUS, 'o', 0, "o", "process tree: show one process only (cycles)")    \
+    X(THREADS, 'T', 0, "T", "thread view: one row per thread (T again: back)")  \
+    X(UNTHREAD, 27, 0, "Esc", "clear the thread filter (every thread again)")  \
     X(PAUSE, ' ', 0, "Space", "pause/resume refreshing")                       \
     X(FASTER, '+', '=', "+", "refresh faster")                                 \
     X(SLOWER, '-', 0, "-", "refresh slower")                                   \
@@ -84,6 +87,7 @@ static unsigned
 set_group(struct pytm_app *app, enum pytm_model_group g)
 {
     app->group = g;
+    app->threads = false;
     app->sel = app->top = 0;
     return PYTM_REACT_REBUILD;
 }
@@ -94,7 +98,7 @@ set_group(struct pytm_app *app, enum pytm_model_group g)
 static unsigned
 move_sel(struct pytm_app *app, long delta)
 {
-    long n = (long)app->table.n_rows;
+    long n = (long)pytm_app_n_rows(app);
     long s = (long)app->sel + delta;
     s = s >= n ? n - 1 : s;
     app->sel = s < 0 ? 0 : (size_t)s;
@@ -115,6 +119,7 @@ unsigned
 pytm_keys_handle(struct pytm_app *app, int ch)
 {
     long page = pytm_screen_page() > 1 ? pytm_screen_page() : 1;
+    long n_rows = (long)pytm_app_n_rows(app);
     switch (lookup(ch)) {
     case K_GROUP_FILE:
         return set_group(app, PYTM_MODEL_FILENAME);
@@ -166,10 +171,14 @@ pytm_keys_handle(struct pytm_app *app, int ch)
     case K_PGDN:
         return move_sel(app, page);
     case K_HOME:
-        return move_sel(app, -(long)app->table.n_rows);
+        return move_sel(app, -n_rows);
     case K_END:
-        return move_sel(app, (long)app->table.n_rows);
+        return move_sel(app, n_rows);
     case K_DETAIL:
+        if (app->threads)
+            return app->sel < app->trows.n_rows
+                       ? pytm_threads_enter(app, &app->trows.rows[app->sel])
+                       : PYTM_REACT_NONE;
         if (app->table.n_rows && pytm_detail_open(app) == 0)
             app->detail = true;
         return PYTM_REACT_REDRAW;
@@ -189,6 +198,10 @@ pytm_keys_handle(struct pytm_app *app, int ch)
         return pytm_tree_key(app, PYTM_TREE_KEY_SPLIT);
     case K_FOCUS:
         return pytm_tree_key(app, PYTM_TREE_KEY_FOCUS);
+    case K_THREADS:
+        return pytm_threads_toggle(app);
+    case K_UNTHREAD:
+        return pytm_threads_clear(app);
     case K_PAUSE:
         app->paused = !app->paused;
         return PYTM_REACT_REDRAW;
@@ -223,7 +236,10 @@ pytm_keys_draw_help(void)
     mvprintw(y++, 2, "%-8s %s", label, help);
     PYTM_KEYS(KEYS_HELP_LINE)
 #undef KEYS_HELP_LINE
-    mvprintw(y + 1, 2, "In the detail view: Up/Down/PgUp/PgDn scroll, Esc or q closes.");
+    mvprintw(y + 1, 2, "In the thread view (T): Enter shows only the selected thread in");
+    mvprintw(y + 2, 2, "every view (the header names it); Enter on it again, or Esc, shows");
+    mvprintw(y + 3, 2, "every thread. In the detail view: Up/Down/PgUp/PgDn scroll, Esc or");
+    mvprintw(y + 4, 2, "q closes.");
     refresh();
 }
 
@@ -231,6 +247,6 @@ const char *
 pytm_keys_footer(void)
 {
     return "?Help f/l/t Group c Cumul b Base d Diff </> Sort I Invert "
-           "Enter Detail / Filter s Save P Procs o Focus Space Pause +/- Rate "
-           "q Quit";
+           "Enter Detail / Filter s Save P Procs o Focus T Threads Esc All "
+           "Space Pause +/- Rate q Quit";
 }

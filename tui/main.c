@@ -7,6 +7,7 @@
  *   pytmtop OLD.pytm NEW.pytm         diff two dumps
  *   pytmtop --list | --clean          list / remove stale arenas
  *   --once [--group G] [--cumulative] [--limit N] [--json]
+ *                                     (G: filename lineno traceback thread)
  *
  * main.c parses the arguments and opens the source; errors are one
  * line on stderr and exit status 1; a -p target that has exited ends
@@ -30,6 +31,7 @@
 #include "once.h"
 #include "pytm_error.h"
 #include "spawn.h"
+#include "threads.h"
 #include "tree.h"
 
 #ifndef PYTM_VERSION
@@ -56,9 +58,12 @@ usage(FILE *out)
           "                       after one refresh interval -d, or at the\n"
           "                       command's exit if sooner)\n"
           "  --json               with --once: JSON output\n"
-          "  --group G            filename | lineno | traceback (default lineno)\n"
+          "  --group G            filename | lineno | traceback | thread (one row\n"
+          "                       per thread; default lineno)\n"
           "  --cumulative         count every frame of each traceback\n"
           "  --limit N            with --once: at most N rows\n"
+          "  --thread NAME|TID    show only that thread (as Enter in the T view;\n"
+          "                       <unknown>: figures without a thread)\n"
           "  --children           with -p: show PID's process tree (children traced\n"
           "                       by python -m pytm run) summed, live; P splits the\n"
           "                       rows by process, o shows one (always on with --)\n"
@@ -97,7 +102,7 @@ parse_long(const char *s, long *out)
 }
 
 enum { OPT_ITER = 256, OPT_ONCE, OPT_JSON, OPT_GROUP, OPT_CUMUL, OPT_LIMIT,
-       OPT_LIST, OPT_CLEAN, OPT_ATTACH, OPT_CHILDREN };
+       OPT_LIST, OPT_CLEAN, OPT_ATTACH, OPT_CHILDREN, OPT_THREAD };
 
 /* --attach given; and whether we did attach (then we detach at exit).
  * Main thread only. */
@@ -119,6 +124,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         {"clean", no_argument, NULL, OPT_CLEAN},
         {"attach", no_argument, NULL, OPT_ATTACH},
         {"children", no_argument, NULL, OPT_CHILDREN},
+        {"thread", required_argument, NULL, OPT_THREAD},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0}};
@@ -154,9 +160,10 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
                 return fail("invalid --limit '%s'%s", optarg, "");
             break;
         case OPT_GROUP:
-            if (pytm_model_group_parse(optarg, &o->group))
-                return fail("unknown group '%s'%s (filename, lineno, traceback)",
-                            optarg, "");
+            o->threads = strcmp(optarg, "thread") == 0;
+            if (!o->threads && pytm_model_group_parse(optarg, &o->group))
+                return fail("unknown group '%s'%s (filename, lineno, traceback, "
+                            "thread)", optarg, "");
             break;
         case OPT_ONCE: o->once = true; break;
         case OPT_JSON: o->json = true; break;
@@ -165,6 +172,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
         case OPT_CLEAN: o->clean = true; break;
         case OPT_ATTACH: opt_attach = true; break;
         case OPT_CHILDREN: o->children = true; break;
+        case OPT_THREAD: o->thread = optarg; break;
         case 'h': usage(stdout); exit(0);
         case 'V': printf("pytmtop %s\n", PYTM_VERSION); exit(0);
         default: usage(stderr); return 1;
@@ -185,7 +193,7 @@ parse_args(int argc, char **argv, struct pytm_app_opts *o, char **files, int *n_
                                       "python script.py (see --help)", "");
     if (o->spawn_argv && !o->spawn_argv[0])
         return fail("no command after --%s%s", "", "");
-    if (o->cumulative && o->group == PYTM_MODEL_TRACEBACK)
+    if (o->cumulative && (o->group == PYTM_MODEL_TRACEBACK || o->threads))
         return fail("--cumulative needs --group filename or lineno%s%s", "", "");
     if (o->json && !o->once)
         return fail("--json needs --once%s%s", "", "");
@@ -320,7 +328,11 @@ main(int argc, char **argv)
     pytm_snap_init(&app.base);
     pytm_model_init(&app.table);
     pytm_model_init(&app.base_table);
+    pytm_snap_init(&app.fsnap);
+    pytm_snap_init(&app.fbase);
+    pytm_thread_rows_init(&app.trows);
     app.group = app.opt.group;
+    app.threads = app.opt.threads;
     app.cumulative = app.opt.cumulative;
     app.delay = app.opt.delay;
     app.sort = PYTM_MODEL_SORT_SIZE;
@@ -328,6 +340,9 @@ main(int argc, char **argv)
     int rc = open_source(&app, files, n_files);
     if (rc == 0 && app.opt.children)
         rc = open_tree(&app);
+    if (rc == 0 && app.opt.thread && !pytm_threads_select(&app, app.opt.thread))
+        rc = fail("no thread '%s' in the snapshot%s (pytmtop --once --group "
+                  "thread lists them)", app.opt.thread, "");
     if (rc == 0) {
         long refreshes = 0;
         if (app.opt.once) {

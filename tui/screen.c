@@ -10,6 +10,7 @@
 #include "pytm_clock.h"
 #include "snap.h"
 #include "term.h"
+#include "threads.h"
 #include "tree.h"
 
 #define HEADER_LINES 5 /* 4 header lines + the status line */
@@ -52,14 +53,25 @@ draw_header(struct pytm_app *app)
              : app->src.stopped              ? "[tracing stopped]" : "");
     mvaddnstr(0, 0, line, COLS);
     attroff(pytm_term_attr(PYTM_COLOR_HEADER) | A_BOLD);
-    char cmd[512];
-    if (app->tree) { /* the process list takes the command's line */
+    char cmd[512], tf[128];
+    int x = 0;
+    pytm_threads_fmt_filter(tf, sizeof tf, app);
+    if (tf[0]) { /* first on the line: visible however narrow */
+        snprintf(line, sizeof line, "[thread: %s]  ", tf);
+        attron(pytm_term_attr(PYTM_COLOR_STATUS) | A_BOLD);
+        mvaddnstr(1, 0, line, COLS);
+        attroff(pytm_term_attr(PYTM_COLOR_STATUS) | A_BOLD);
+        x = (int)strlen(line);
+    }
+    if (x >= COLS) {
+        /* no room left */
+    } else if (app->tree) { /* the process list takes the command's line */
         pytm_tree_format(app->tree, cmd, sizeof cmd);
-        mvaddnstr(1, 0, cmd, COLS);
+        mvaddnstr(1, x, cmd, COLS - x);
     } else {
         pytm_fmt_left_trunc(cmd, sizeof cmd, s->meta.cmdline ? s->meta.cmdline : "",
-                            COLS > 12 ? COLS - 6 : 6);
-        mvprintw(1, 0, "cmd: %s", cmd);
+                            COLS - x > 12 ? COLS - x - 6 : 6);
+        mvprintw(1, x, "cmd: %s", cmd);
     }
     pytm_fmt_size(a, sizeof a, s->totals.traced_current, false);
     pytm_fmt_size(b, sizeof b, s->totals.traced_peak, false);
@@ -72,7 +84,7 @@ draw_header(struct pytm_app *app)
     snprintf(line, sizeof line, "traced %s%s  peak %s%s%s  RSS %s  ", est ? "~" : "",
              a, est ? "~" : "", b, est ? " (est.)" : "", c);
     mvaddnstr(2, 0, line, COLS);
-    int x = (int)strlen(line);
+    x = (int)strlen(line);
     if (x < COLS - 4) {
         char sp[3 * PYTM_SPARK_CAP + 1];
         pytm_sparkline_render(&app->spark, COLS - x - 1 < 60 ? COLS - x - 1 : 60, sp,
@@ -100,8 +112,9 @@ draw_header(struct pytm_app *app)
              "interval %s  samples %" PRIu64 "  tracebacks %" PRIu32 "  dropped %" PRIu64
              "  | %s%s  sort %s %s%s%s%s%s",
              s->meta.sample_interval == 1 ? "1 (exact)" : a, s->totals.live_samples,
-             app->table.n_tbs, s->totals.n_dropped, pytm_model_group_name(app->group),
-             app->cumulative ? " cumulative" : "", pytm_model_sort_title(app->sort),
+             app->table.n_tbs, s->totals.n_dropped,
+             app->threads ? "threads" : pytm_model_group_name(app->group),
+             app->cumulative && !app->threads ? " cumulative" : "", pytm_model_sort_title(app->sort),
              app->descending ? "desc" : "asc", base, app->filter[0] ? "  filter " : "",
              app->filter, app->paused ? "  [PAUSED]" : "");
     mvaddnstr(3, 0, line, COLS);
@@ -142,7 +155,7 @@ draw_titles(struct pytm_app *app, int y)
     }
     COLUMNS(TITLE)
 #undef TITLE
-    snprintf(line, sizeof line, " Location%s",
+    snprintf(line, sizeof line, " %s%s", app->threads ? "Thread" : "Location",
              app->sort == PYTM_MODEL_SORT_LOCATION ? (app->descending ? " ▼" : " ▲")
              : app->sort == PYTM_MODEL_SORT_COMPARE ? "  (sort |diff|)" : "");
     if (x < COLS)
@@ -150,38 +163,74 @@ draw_titles(struct pytm_app *app, int y)
     attroff(pytm_term_attr(PYTM_COLOR_TITLE));
 }
 
-static void
-draw_row(struct pytm_app *app, int y, size_t i)
+/* The figures of a row (model or thread row) up to the location
+ * column, into line; returns their length. */
+static int
+fmt_figures(const struct pytm_app *app, char *line, size_t len, int64_t size,
+            int64_t size_diff, int64_t count, int64_t count_diff, int64_t total)
 {
-    const struct pytm_model_table *t = &app->table;
-    const struct pytm_model_row *r = &t->rows[i];
     bool diff = app->show_diff && app->has_base;
-    char a[32], b[32], c[32], loc[1024], shortloc[1024], line[2048];
-    pytm_fmt_size(a, sizeof a, r->size, false);
-    pytm_fmt_size(c, sizeof c, r->count > 0 ? r->size / r->count : 0, false);
-    double pct = t->total_size > 0 ? 100.0 * (double)r->size / (double)t->total_size : 0;
+    char a[32], b[32], c[32];
+    pytm_fmt_size(a, sizeof a, size, false);
+    pytm_fmt_size(c, sizeof c, count > 0 ? size / count : 0, false);
+    double pct = total > 0 ? 100.0 * (double)size / (double)total : 0;
     int n = 0;
-    n += snprintf(line + n, sizeof line - (size_t)n, "%10s ", a);
+    n += snprintf(line + n, len - (size_t)n, "%10s ", a);
     if (diff) {
-        pytm_fmt_size(b, sizeof b, r->size_diff, true);
-        n += snprintf(line + n, sizeof line - (size_t)n, "%11s ", b);
+        pytm_fmt_size(b, sizeof b, size_diff, true);
+        n += snprintf(line + n, len - (size_t)n, "%11s ", b);
     }
-    n += snprintf(line + n, sizeof line - (size_t)n, "%8" PRId64 " ", r->count);
+    n += snprintf(line + n, len - (size_t)n, "%8" PRId64 " ", count);
     if (diff)
-        n += snprintf(line + n, sizeof line - (size_t)n, "%+10" PRId64 " ",
-                      r->count_diff);
-    n += snprintf(line + n, sizeof line - (size_t)n, "%9s %5.1f%%  ", c, pct);
-    pytm_fmt_location(loc, sizeof loc, t, r);
-    pytm_fmt_left_trunc(shortloc, sizeof shortloc, loc, COLS - n > 4 ? COLS - n : 4);
-    snprintf(line + n, sizeof line - (size_t)n, "%s", shortloc);
+        n += snprintf(line + n, len - (size_t)n, "%+10" PRId64 " ", count_diff);
+    n += snprintf(line + n, len - (size_t)n, "%9s %5.1f%%  ", c, pct);
+    return n;
+}
+
+/* A table line, at most max bytes (-1: all; they fit the width). */
+static void
+draw_line(const struct pytm_app *app, int y, size_t i, const char *line, int max)
+{
     bool sel = i == app->sel;
     if (sel) {
         attron(pytm_term_attr(PYTM_COLOR_SELECT));
         mvhline(y, 0, ' ', COLS);
     }
-    mvaddnstr(y, 0, line, -1);
+    mvaddnstr(y, 0, line, max);
     if (sel)
         attroff(pytm_term_attr(PYTM_COLOR_SELECT));
+}
+
+static void
+draw_row(struct pytm_app *app, int y, size_t i)
+{
+    const struct pytm_model_table *t = &app->table;
+    const struct pytm_model_row *r = &t->rows[i];
+    char loc[1024], shortloc[1024], line[2048];
+    /* %: of the whole process, also under a thread filter (as under
+     * the / filter): trows are built from the unfiltered snapshot */
+    int64_t total = app->tfilter.on ? app->trows.total_size : t->total_size;
+    int n = fmt_figures(app, line, sizeof line, r->size, r->size_diff, r->count,
+                        r->count_diff, total);
+    pytm_fmt_location(loc, sizeof loc, t, r);
+    pytm_fmt_left_trunc(shortloc, sizeof shortloc, loc, COLS - n > 4 ? COLS - n : 4);
+    snprintf(line + n, sizeof line - (size_t)n, "%s", shortloc);
+    draw_line(app, y, i, line, -1);
+}
+
+/* A thread row; "*" marks the thread the other views are filtered to. */
+static void
+draw_thread_row(struct pytm_app *app, int y, size_t i)
+{
+    const struct pytm_thread_row *r = &app->trows.rows[i];
+    char name[256], line[1024];
+    int n = fmt_figures(app, line, sizeof line, r->size, r->size_diff, r->count,
+                        r->count_diff, app->trows.total_size);
+    bool on = app->tfilter.on && app->tfilter.tid == r->tid
+              && app->tfilter.ident == r->ident;
+    pytm_threads_fmt_row(name, sizeof name, r);
+    snprintf(line + n, sizeof line - (size_t)n, "%s%s", on ? "* " : "", name);
+    draw_line(app, y, i, line, COLS); /* bytes >= columns: never wraps */
 }
 
 int
@@ -203,9 +252,11 @@ pytm_screen_draw(struct pytm_app *app)
         app->top = app->sel;
     if (page > 0 && app->sel >= app->top + (size_t)page)
         app->top = app->sel - (size_t)page + 1;
-    for (int k = 0; k < page && app->top + (size_t)k < app->table.n_rows; k++)
-        draw_row(app, HEADER_LINES + 1 + k, app->top + (size_t)k);
-    if (app->table.n_rows == 0)
+    size_t n = pytm_app_n_rows(app);
+    for (int k = 0; k < page && app->top + (size_t)k < n; k++)
+        (app->threads ? draw_thread_row : draw_row)(app, HEADER_LINES + 1 + k,
+                                                    app->top + (size_t)k);
+    if (n == 0)
         mvaddstr(HEADER_LINES + 1, 2,
                  app->model_err ? "(model error)" : "(no live allocations recorded)");
     attron(pytm_term_attr(PYTM_COLOR_KEY));

@@ -1,6 +1,8 @@
 /* Unit tests for model/snap_merge: index shifting (the merge validates
  * and the model finds every input's rows), sums, the split prefix and
- * its parser, meta rules (EXITED, mixed interval), empty input. */
+ * its parser, meta rules (EXITED, mixed interval), empty input, threads
+ * and per-thread splits carried over (an input without them as
+ * "<unknown>"). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +16,7 @@
 #include "model/pytm_error.h"
 #include "model/snap.h"
 #include "model/snap_merge.h"
+#include "model/snap_threads.h"
 #include "snap_testlib.h"
 
 /* A process snapshot: tb0 = [a.py:1] of `a` bytes, tb1 = [own:2, a.py:1]
@@ -27,6 +30,8 @@ build(struct pytm_snap *s, const char *own, int64_t a, int64_t b)
     s->totals.traced_current = a + b;
     s->totals.traced_peak = 2 * (a + b);
     s->totals.n_allocs = 10;
+    s->totals.threads_unknown = 3;
+    s->totals.stacks_folded = 5;
     s->meta.sample_interval = 512;
     s->meta.cmdline = strdup(own);
     assert_int_equal(pytm_snap_validate(s), 0);
@@ -80,6 +85,8 @@ test_sum_joins_same_line(void **state)
     assert_int_equal(m->totals.traced_current, 1177);
     assert_int_equal(m->totals.traced_peak, 2354);
     assert_int_equal(m->totals.n_allocs, 20);
+    assert_int_equal(m->totals.threads_unknown, 6);
+    assert_int_equal(m->totals.stacks_folded, 10);
     assert_int_equal(m->meta.sample_interval, 512);
     assert_string_equal(m->meta.cmdline, "one.py");
     assert_false(m->meta.flags & PYTM_SNAP_EXITED);
@@ -146,6 +153,48 @@ test_meta_rules(void **state)
 }
 
 static void
+test_threads_carried_over(void **state)
+{
+    struct fx *f = *state;
+    struct pytm_snap *m = &f->m;
+    /* no input has thread data: nor has the merge */
+    assert_int_equal(pytm_snap_merge(m, f->in, 2, false), 0);
+    assert_int_equal(m->n_threads, 0);
+    assert_int_equal(m->n_splits, 0);
+    /* p1: both its tbs recorded by one thread named "one.py" (one of its
+     * strings) */
+    f->p1.threads = calloc(1, sizeof *f->p1.threads);
+    assert_non_null(f->p1.threads);
+    f->p1.n_threads = 1;
+    f->p1.threads[0] = (struct pytm_snap_thread){
+        .tid = 5, .ident = 6, .py_name = st_intern(&f->p1, "one.py")};
+    const uint16_t th[2] = {1, 1};
+    assert_int_equal(pytm_snap_threads_split(&f->p1, th), 0);
+    /* p2 first, so that p1's tb, thread and string indices shift */
+    const struct pytm_snap_merge_in in[2] = {f->in[1], f->in[0]};
+    for (int split = 0; split < 2; split++) {
+        assert_int_equal(pytm_snap_merge(m, in, 2, split), 0);
+        assert_int_equal(pytm_snap_validate(m), 0);
+        assert_int_equal(m->n_threads, 1);
+        assert_int_equal(m->n_splits, 4);
+        assert_int_equal(m->threads[0].tid, 5);
+        struct pytm_snap_thread_total t[2];
+        pytm_snap_threads_totals(m, t);
+        assert_int_equal(t[0].size, 1070); /* p2: no thread data */
+        assert_int_equal(t[1].size, 107);
+        assert_int_equal(t[1].count, 3);
+        assert_string_equal(pytm_snap_thread_name(m, 1),
+                            split ? "[11] one.py" : "one.py");
+        assert_int_equal(pytm_snap_threads_filter(m, 1), 0);
+        assert_int_equal(pytm_snap_validate(m), 0);
+        int64_t sum = 0;
+        for (uint32_t i = 0; i < m->n_tbs; i++)
+            sum += m->tbs[i].size;
+        assert_int_equal(sum, 107);
+    }
+}
+
+static void
 test_split_pid_parser(void **state)
 {
     (void)state;
@@ -171,6 +220,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_split_keeps_processes_apart,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta_rules, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threads_carried_over, setup,
+                                        teardown),
         cmocka_unit_test(test_split_pid_parser),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
