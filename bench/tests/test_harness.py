@@ -6,6 +6,7 @@ synthetic numbers (no tracer, no child process):
 
 import math
 import os
+import subprocess
 import sys
 
 import pytest
@@ -13,8 +14,8 @@ import pytest
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
 
-from harness import (accuracy, overhead, proc, report, rss, stats,  # noqa: E402
-                     tracers, viewer)
+from harness import (accuracy, machine, overhead, proc, report,  # noqa: E402
+                     rss, stats, tracers, viewer)
 import runner  # noqa: E402
 
 
@@ -182,3 +183,34 @@ def test_peak_rss_is_the_childs_own_not_ru_maxrss():
     assert res["ru_maxrss_kib"] > 96 << 10
     assert res["maxrss_kib"] == res["hwm_kib"]
     assert 0 < res["maxrss_kib"] < 64 << 10
+
+
+def test_machine_names_a_build_trees_version_and_commit(tmp_path):
+    # GIVEN a source checkout with one commit and a CMake build tree of
+    # it whose python/pytm has no dist-info (what bench/run --dev puts on
+    # the children's PYTHONPATH)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "f").write_text("x\n")
+    git = ["git", "-C", str(src), "-c", "user.name=t", "-c",
+           "user.email=t@t"]
+    subprocess.run(git + ["init", "-q"], check=True)
+    subprocess.run(git + ["add", "f"], check=True)
+    subprocess.run(git + ["commit", "-q", "-m", "c"], check=True)
+    head = subprocess.run(git + ["rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    build = tmp_path / "build"
+    (build / "python" / "pytm").mkdir(parents=True)
+    (build / "python" / "pytm" / "__init__.py").write_text(
+        '__version__ = "9.8.7"\n')
+    (build / "CMakeCache.txt").write_text(
+        "CMAKE_HOME_DIRECTORY:INTERNAL=%s\n" % src)
+    env = dict(os.environ, PYTHONPATH=str(build / "python"))
+    # WHEN the machine probe runs in an interpreter importing that pytm
+    info = machine.describe(sys.executable, env, str(src))
+    # THEN the header shows the package's version and the tree's commit
+    assert info["pytm"] == "9.8.7"
+    assert "pytm 9.8.7 (build tree, commit %s)" % head \
+        in machine.one_line(info)
+    # AND an installed pytm shows just its version
+    assert machine.pytm_label({"pytm": "1.2.3"}) == "1.2.3"
