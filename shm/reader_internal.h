@@ -58,4 +58,13 @@ int pytm_reader_check_size_(const struct pytm_reader *r);
  * started at start_ticks (not a reused PID). */
 bool pytm_reader_pid_alive_(int64_t pid, uint64_t start_ticks);
 
+/* Unlinks `name` in the directory dirfd only if it still is the file a
+ * reader validated (dev, ino: that reader's r->dev, r->ino) and still
+ * belongs to our effective uid, so a file put under the same name after
+ * the validation is left alone. True when it was removed; false when the
+ * name is gone, is another file, or unlinkat failed. The only unlink of
+ * clean, clean_tree and reap_tree (reader_list.c). */
+bool pytm_reader_unlink_if_same_(int dirfd, const char *name, dev_t dev,
+                                 ino_t ino);
+
 #endif /* PYTM_SHM_READER_INTERNAL_H */

@@ -168,14 +168,14 @@ pytm_reader_list(const char *shm_dir, struct pytm_reader_entry **out,
     return 0;
 }
 
-/* Unlinks `name` in dirfd if it still is the file r validated. */
-static bool
-remove_if_same(int dirfd, const char *name, const struct pytm_reader *r)
+bool
+pytm_reader_unlink_if_same_(int dirfd, const char *name, dev_t dev,
+                            ino_t ino)
 {
     struct stat st;
     if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) != 0)
         return false;
-    if (st.st_dev != r->dev || st.st_ino != r->ino || st.st_uid != geteuid())
+    if (st.st_dev != dev || st.st_ino != ino || st.st_uid != geteuid())
         return false;
     return unlinkat(dirfd, name, 0) == 0;
 }
@@ -186,7 +186,7 @@ clean_visit(struct pytm_reader *r, int dirfd, const char *name, void *arg)
     int *removed = arg;
     if (r->owner == geteuid()
         && !pytm_reader_pid_alive_(r->id.pid, r->id.proc_start_ticks)
-        && remove_if_same(dirfd, name, r))
+        && pytm_reader_unlink_if_same_(dirfd, name, r->dev, r->ino))
         (*removed)++;
     return 0;
 }
@@ -222,7 +222,7 @@ clean_tree_visit(struct pytm_reader *r, int dirfd, const char *name,
 {
     struct tree_clean *tc = arg;
     if (tree_member(r, tc->root_pid, tc->root_ticks)
-        && remove_if_same(dirfd, name, r))
+        && pytm_reader_unlink_if_same_(dirfd, name, r->dev, r->ino))
         tc->removed++;
     return 0;
 }
@@ -317,10 +317,7 @@ pytm_reader_reap_tree(const char *shm_dir, int64_t root_pid,
         bool stale = c->last_ns + grace_ns < now || c->last_ns > now;
         if (!stale && i < keep_max)
             continue;
-        struct stat st; /* same inode as validated, as remove_if_same */
-        if (fstatat(dfd, c->name, &st, AT_SYMLINK_NOFOLLOW) == 0
-            && st.st_dev == c->dev && st.st_ino == c->ino
-            && st.st_uid == geteuid() && unlinkat(dfd, c->name, 0) == 0)
+        if (pytm_reader_unlink_if_same_(dfd, c->name, c->dev, c->ino))
             removed++;
     }
     if (dfd >= 0)

@@ -435,6 +435,48 @@ test_list_and_clean(void **state)
     assert_int_equal(pytm_reader_clean(missing), PYTM_E_NOENT);
 }
 
+/* Writes a small regular file at path; returns its inode's stat. */
+static struct stat
+make_file(const char *path, const char *text)
+{
+    int fd = open(path, O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    close(fd);
+    return st;
+}
+
+static void
+test_unlink_only_the_validated_inode(void **state)
+{
+    struct fixture *f = *state;
+    /* GIVEN a dead arena's name, validated as inode A, then replaced by
+     * another file B under the same name (what a new process of a reused
+     * PID does between clean's validation and its unlink) */
+    char name_path[PATH_MAX], other[PATH_MAX];
+    snprintf(name_path, sizeof name_path, "%s/pytm-777", f->dir);
+    snprintf(other, sizeof other, "%s/incoming", f->dir);
+    struct stat a = make_file(name_path, "old");
+    struct stat b = make_file(other, "new");
+    assert_int_equal(rename(other, name_path), 0);
+    int dfd = open(f->dir, O_RDONLY | O_DIRECTORY);
+    assert_true(dfd >= 0);
+    /* WHEN the unlink is asked for A's inode, THEN B stays */
+    assert_false(pytm_reader_unlink_if_same_(dfd, "pytm-777", a.st_dev,
+                                             a.st_ino));
+    assert_int_equal(access(name_path, F_OK), 0);
+    /* AND a name that is gone is no error, just nothing removed */
+    assert_false(pytm_reader_unlink_if_same_(dfd, "pytm-778", a.st_dev,
+                                             a.st_ino));
+    /* AND asked for B's own inode, it goes */
+    assert_true(pytm_reader_unlink_if_same_(dfd, "pytm-777", b.st_dev,
+                                            b.st_ino));
+    assert_int_equal(access(name_path, F_OK), -1);
+    close(dfd);
+}
+
 static void
 test_check_owner_logic(void **state)
 {
@@ -458,6 +500,7 @@ main(void)
         T(test_other_uid),
         T(test_check_owner_logic),
         T(test_list_and_clean),
+        T(test_unlink_only_the_validated_inode),
         T(test_corrupt_header),
         T(test_corrupt_tables),
         T(test_truncated_after_attach),
