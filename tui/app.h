@@ -90,6 +90,7 @@ struct pytm_app {
     bool detail;               /* Enter */
     size_t detail_top;
     bool help;                 /* ? */
+    size_t help_top;           /* first help line shown (tui/help.c) */
     char status[256];          /* one-line message */
     struct pytm_sparkline spark; /* traced memory over the session */
 };

@@ -1,5 +1,6 @@
 /* tui/keys: the main view's key bindings. One X-macro table gives the
- * dispatch, the help screen and the footer, so they cannot disagree.
+ * dispatch and the help screen's lines (drawn by help.c), so they cannot
+ * disagree.
  * Each handler changes the app state and returns PYTM_REACT_* flags;
  * the loop does the refreshing and drawing. */
 #include "view.h"
@@ -224,23 +225,25 @@ pytm_keys_handle(struct pytm_app *app, int ch)
     return PYTM_REACT_NONE;
 }
 
-void
-pytm_keys_draw_help(void)
+static const struct {
+    const char *label, *help;
+} help_table[] = {
+#define KEYS_HELP_ENTRY(name, k, alt, label, help) {label, help},
+    PYTM_KEYS(KEYS_HELP_ENTRY)
+#undef KEYS_HELP_ENTRY
+};
+
+size_t
+pytm_keys_n_help(void)
 {
-    erase();
-    attron(A_BOLD);
-    mvaddstr(0, 0, "pytmtop keys (any key closes this help)");
-    attroff(A_BOLD);
-    int y = 2;
-#define KEYS_HELP_LINE(name, k, alt, label, help) \
-    mvprintw(y++, 2, "%-8s %s", label, help);
-    PYTM_KEYS(KEYS_HELP_LINE)
-#undef KEYS_HELP_LINE
-    mvprintw(y + 1, 2, "In the thread view (T): Enter shows only the selected thread in");
-    mvprintw(y + 2, 2, "every view (the header names it); Enter on it again, or Esc, shows");
-    mvprintw(y + 3, 2, "every thread. In the detail view: Up/Down/PgUp/PgDn scroll, Esc or");
-    mvprintw(y + 4, 2, "q closes.");
-    refresh();
+    return sizeof help_table / sizeof *help_table;
+}
+
+void
+pytm_keys_help(size_t i, const char **label, const char **help)
+{
+    *label = help_table[i].label;
+    *help = help_table[i].help;
 }
 
 const char *

@@ -53,7 +53,7 @@ draw(struct pytm_app *app)
     app->page = (size_t)pytm_screen_page();
     pytm_app_sort_rows(app, app->sel + app->page + 1);
     if (app->help)
-        pytm_keys_draw_help();
+        pytm_help_draw(app);
     else if (app->detail)
         pytm_detail_draw(app);
     else
@@ -108,8 +108,7 @@ pytm_loop_run(struct pytm_app *app, long *refreshes_out)
         } else if (ch == KEY_RESIZE) {
             react = PYTM_REACT_REDRAW;
         } else if (app->help) {
-            app->help = false;
-            react = PYTM_REACT_REDRAW;
+            react = pytm_help_key(app, ch);
         } else if (app->detail) {
             react = pytm_detail_key(app, ch);
         } else {

@@ -27,11 +27,23 @@ void pytm_detail_close(void);
 void pytm_detail_draw(struct pytm_app *app);
 unsigned pytm_detail_key(struct pytm_app *app, int ch);
 
-/* keys.c: the main view's key table and help screen. */
+/* keys.c: the main view's key table. */
 unsigned pytm_keys_handle(struct pytm_app *app, int ch);
-void pytm_keys_draw_help(void);
+/* The key table's entries for the help screen: pytm_keys_n_help() of
+ * them; entry i < n sets *label (the key's name, e.g. "PgDn") and *help
+ * (what it does), both static strings. */
+size_t pytm_keys_n_help(void);
+void pytm_keys_help(size_t i, const char **label, const char **help);
 /* One-line footer text of the main keys. */
 const char *pytm_keys_footer(void);
+
+/* help.c: the help screen (?), the key table and notes from line
+ * app->help_top on (clamped to the last page), with a "lines a-b of n,
+ * MORE below" marker in the last row when it does not fit. Its keys:
+ * Up/Down/PgUp/PgDn/Space/Home/End (and k/j/g/G) scroll, any other key
+ * closes it (help = false, help_top = 0). */
+void pytm_help_draw(const struct pytm_app *app);
+unsigned pytm_help_key(struct pytm_app *app, int ch);
 
 /* Reads a line in the bottom row (the / filter prompt). Returns 0 with
  * buf filled, or -1 when cancelled with Esc. */

@@ -151,6 +151,36 @@ def test_detail_and_help(target, tmux_factory):
     assert s.wait_text("?Help")
 
 
+KEYS_C = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "tui", "keys.c")
+
+
+def test_help_scrolls_to_its_last_line_at_80x24(target, tmux_factory):
+    # GIVEN pytmtop on an 80x24 terminal, and the help text of every key
+    # in tui/keys.c's table (the help screen is taller than 24 rows)
+    with open(KEYS_C) as f:
+        helps = re.findall(r'^\s*X\(\w+,.*"([^"]*)"\)', f.read(), re.M)
+    assert len(helps) > 20, helps
+    s = start_viewer(tmux_factory, target, width=80, height=24)
+    # WHEN ? opens the help
+    s.send("?")
+    assert s.wait_text("group by filename"), s.capture()
+    first = s.capture()
+    # THEN its last row says more follows
+    assert "MORE below" in first.splitlines()[23], first
+    # WHEN End scrolls to the end
+    s.send("End")
+    assert s.wait_text("(end;"), s.capture()
+    last = s.capture()
+    # THEN the last help line is on screen, and no key's line was lost
+    # between the two pages
+    assert "q closes." in last, last
+    assert [h for h in helps if h not in first + last] == [], (first, last)
+    # AND another key closes the help
+    s.send("x")
+    assert s.wait_text("?Help"), s.capture()
+
+
 def test_quit_restores_terminal(target, tmux_factory):
     s = start_viewer(tmux_factory, target)
     assert s.alternate_on()
