@@ -97,8 +97,7 @@ pytm_loop_run(struct pytm_app *app, long *refreshes_out)
         if (app->opt.iterations > 0 && refreshes >= app->opt.iterations)
             break;
         int wait_ms = (int)((next - mono()) * 1000.0);
-        timeout(wait_ms > 0 ? wait_ms : 0);
-        int ch = getch();
+        int ch = pytm_term_getch(wait_ms > 0 ? wait_ms : 0);
         unsigned react = PYTM_REACT_NONE;
         if (ch == ERR) {
             next = mono() + app->delay;

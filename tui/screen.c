@@ -277,8 +277,7 @@ pytm_screen_prompt(const char *label, char *buf, size_t len)
         clrtoeol();
         mvprintw(LINES - 1, 0, "%s%s", label, buf);
         refresh();
-        timeout(-1);
-        int ch = getch();
+        int ch = pytm_term_getch(-1); /* Alt-x: no Esc, ignored */
         if (ch == 27) {
             curs_set(0);
             return -1;

@@ -70,6 +70,21 @@ pytm_term_attr(enum pytm_color c)
 }
 
 int
+pytm_term_getch(int timeout_ms)
+{
+    timeout(timeout_ms);
+    int ch = getch();
+    if (ch == 27) {
+        timeout(0);
+        int next = getch();
+        timeout(timeout_ms);
+        if (next != ERR)
+            return PYTM_TERM_KEY_ALT;
+    }
+    return ch;
+}
+
+int
 pytm_term_start(void)
 {
     static bool registered;

@@ -23,6 +23,18 @@ void pytm_term_stop(void);
 /* True between start and stop. */
 bool pytm_term_active(void);
 
+/* What pytm_term_getch returns for an Alt-key: no binding uses it. */
+#define PYTM_TERM_KEY_ALT 0x7fff0000
+
+/* getch() under timeout(timeout_ms) (-1: block), except that an ESC
+ * followed at once by another key is not the Esc key: terminals send
+ * Alt-x as ESC x in one write, and curses, having waited ESCDELAY
+ * (pytm_term_start sets 25 ms) for a function-key sequence that did not
+ * come, hands out the ESC and keeps the x. That x is already buffered,
+ * so it is consumed here and PYTM_TERM_KEY_ALT is returned; a lone ESC
+ * returns 27 as before. Leaves the curses timeout at timeout_ms. */
+int pytm_term_getch(int timeout_ms);
+
 /* Colour pairs: X(name, fg, bg) */
 #define PYTM_COLORS(X)                   \
     X(HEADER, COLOR_CYAN, -1)            \

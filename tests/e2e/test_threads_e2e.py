@@ -166,6 +166,30 @@ def test_thread_view_filter_and_clear(threaded, tmux_factory):
     assert "[thread:" not in s.capture()
 
 
+def test_alt_key_is_not_esc(threaded, tmux_factory):
+    # GIVEN the line view filtered to worker-small
+    s = start(tmux_factory, threaded)
+    assert wait_for(lambda: has_line(s.capture(), BIG)), s.capture()
+    s.send("T")
+    assert wait_for(lambda: len(thread_rows(s.capture())) >= 2), s.capture()
+    names = [n for _, n in thread_rows(s.capture())]
+    for _ in range(names.index("worker-small")):
+        s.send("Down")
+    s.send("Enter")
+    assert s.wait_text("[thread: worker-small (tid "), s.capture()
+    # WHEN Alt-x arrives (ESC x in one write, as terminals send it) and
+    # a few refreshes (-d 0.2) pass
+    s.send("M-x")
+    assert not wait_for(lambda: "showing every thread" in s.capture(), 1.0)
+    # THEN the filter is still on: the ESC of Alt-x is no Esc key
+    assert "[thread: worker-small" in s.capture(), s.capture()
+    assert not has_line(s.capture(), BIG), s.capture()
+    # AND a lone Esc still clears it
+    s.send("Escape")
+    assert s.wait_text("showing every thread"), s.capture()
+    assert "[thread:" not in s.capture(), s.capture()
+
+
 def test_thread_view_diff_columns_and_help(threaded, tmux_factory):
     s = start(tmux_factory, threaded)
     assert wait_for(lambda: has_line(s.capture(), BIG)), s.capture()
