@@ -186,7 +186,7 @@ pytm_keys_handle(struct pytm_app *app, int ch)
     case K_FILTER: {
         char buf[sizeof app->filter];
         snprintf(buf, sizeof buf, "%s", app->filter);
-        if (pytm_screen_prompt("filter (fnmatch, empty clears): ", buf, sizeof buf) == 0) {
+        if (pytm_prompt_line("filter (fnmatch, empty clears): ", buf, sizeof buf) == 0) {
             snprintf(app->filter, sizeof app->filter, "%s", buf);
             app->sel = app->top = 0;
         }

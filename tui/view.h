@@ -14,6 +14,11 @@
 #define PYTM_REACT_REFRESH 0x4u /* take a new snapshot now */
 #define PYTM_REACT_QUIT 0x8u
 
+/* header.c: the main view's header rows (0 .. PYTM_HEADER_LINES - 1):
+ * four lines of target, totals and view settings, then the status line. */
+#define PYTM_HEADER_LINES 5
+void pytm_header_draw(const struct pytm_app *app);
+
 /* screen.c: header, table and footer; returns the number of table rows
  * that fit (for paging). */
 int pytm_screen_draw(struct pytm_app *app);
@@ -45,8 +50,9 @@ const char *pytm_keys_footer(void);
 void pytm_help_draw(const struct pytm_app *app);
 unsigned pytm_help_key(struct pytm_app *app, int ch);
 
-/* Reads a line in the bottom row (the / filter prompt). Returns 0 with
- * buf filled, or -1 when cancelled with Esc. */
-int pytm_screen_prompt(const char *label, char *buf, size_t len);
+/* prompt.c: reads a line in the bottom row (the / filter prompt),
+ * starting from buf's text. Returns 0 with buf filled, or -1 when
+ * cancelled with Esc. */
+int pytm_prompt_line(const char *label, char *buf, size_t len);
 
 #endif /* PYTM_TUI_VIEW_H */
