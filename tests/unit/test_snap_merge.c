@@ -163,11 +163,7 @@ test_threads_carried_over(void **state)
     assert_int_equal(m->n_splits, 0);
     /* p1: both its tbs recorded by one thread named "one.py" (one of its
      * strings) */
-    f->p1.threads = calloc(1, sizeof *f->p1.threads);
-    assert_non_null(f->p1.threads);
-    f->p1.n_threads = 1;
-    f->p1.threads[0] = (struct pytm_snap_thread){
-        .tid = 5, .ident = 6, .py_name = st_intern(&f->p1, "one.py")};
+    st_add_thread(&f->p1, 5, 6, "", "one.py");
     const uint16_t th[2] = {1, 1};
     assert_int_equal(pytm_snap_threads_split(&f->p1, th), 0);
     /* p2 first, so that p1's tb, thread and string indices shift */

@@ -6,8 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdlib.h>
-#include <string.h>
 
 #include <cmocka.h>
 
@@ -15,35 +13,7 @@
 #include "model/snap.h"
 #include "model/snap_threads.h"
 
-/* tb0 = [a.py:1] thread 1, tb1 = [a.py:1] thread 2 (same stack), tb2 =
- * [a.py:2] thread 2; two named threads. */
-static void
-build(struct pytm_snap *s, uint16_t *thread)
-{
-    uint32_t sa, sn, f1, f2, t;
-    pytm_snap_init(s);
-    assert_int_equal(pytm_snap_add_string(s, "a.py", 4, &sa), 0);
-    assert_int_equal(pytm_snap_add_string(s, "beta", 4, &sn), 0);
-    assert_int_equal(pytm_snap_add_frame(s, sa, 1, &f1), 0);
-    assert_int_equal(pytm_snap_add_frame(s, sa, 2, &f2), 0);
-    assert_int_equal(pytm_snap_add_tb(s, &f1, 1, 1, &t), 0);
-    s->tbs[t].size = 100;
-    s->tbs[t].count = 1;
-    assert_int_equal(pytm_snap_add_tb(s, &f1, 1, 1, &t), 0);
-    s->tbs[t].size = 300;
-    s->tbs[t].count = 3;
-    assert_int_equal(pytm_snap_add_tb(s, &f2, 1, 1, &t), 0);
-    s->tbs[t].size = 7;
-    s->tbs[t].count = 1;
-    s->threads = calloc(2, sizeof *s->threads);
-    s->n_threads = 2;
-    strcpy(s->threads[0].os_name, "os-alpha");
-    s->threads[0].py_name = PYTM_SNAP_NO_NAME;
-    s->threads[1].py_name = sn;
-    thread[0] = 1;
-    thread[1] = 2;
-    thread[2] = 2;
-}
+#include "snap_testlib.h"
 
 static void
 test_merge_and_totals(void **state)
@@ -51,7 +21,7 @@ test_merge_and_totals(void **state)
     (void)state;
     struct pytm_snap s;
     uint16_t th[3];
-    build(&s, th);
+    st_build_two_threads(&s, th);
     assert_int_equal(pytm_snap_threads_split(&s, th), 0);
     assert_int_equal(pytm_snap_validate(&s), 0);
     assert_int_equal(s.n_tbs, 2);
@@ -85,7 +55,7 @@ test_totals_remainder_is_unknown(void **state)
     (void)state;
     struct pytm_snap s;
     uint16_t th[3];
-    build(&s, th);
+    st_build_two_threads(&s, th);
     assert_int_equal(pytm_snap_threads_split(&s, th), 0);
     s.splits[1].size = s.splits[1].count = 0; /* thread 2's 300 */
     struct pytm_snap_thread_total t[3];
@@ -108,7 +78,7 @@ test_hostile(void **state)
     (void)state;
     struct pytm_snap s;
     uint16_t th[3];
-    build(&s, th);
+    st_build_two_threads(&s, th);
     th[1] = 3; /* > n_threads */
     assert_int_equal(pytm_snap_threads_split(&s, th), PYTM_E_CORRUPT);
     assert_int_equal(s.n_tbs, 3); /* unchanged */

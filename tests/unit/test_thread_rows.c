@@ -7,7 +7,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include <cmocka.h>
 
@@ -16,6 +15,8 @@
 #include "model/snap_threads.h"
 #include "model/thread_rows.h"
 
+#include "snap_testlib.h"
+
 struct fixture {
     struct pytm_snap cur;  /* a.py:1 t1 100 B/1, a.py:1 t2 300 B/3,
                               a.py:2 t2 7 B/1 */
@@ -23,33 +24,15 @@ struct fixture {
     struct pytm_thread_rows rows;
 };
 
+/* st_build_two_threads' snapshot, split by thread (or, without
+ * `threads`, with no thread data), validated. */
 static void
 build(struct pytm_snap *s, bool threads)
 {
-    uint32_t sa, sn, f1, f2, t;
-    pytm_snap_init(s);
-    assert_int_equal(pytm_snap_add_string(s, "a.py", 4, &sa), 0);
-    assert_int_equal(pytm_snap_add_string(s, "beta", 4, &sn), 0);
-    assert_int_equal(pytm_snap_add_frame(s, sa, 1, &f1), 0);
-    assert_int_equal(pytm_snap_add_frame(s, sa, 2, &f2), 0);
-    static const int64_t size[] = {100, 300, 7}, count[] = {1, 3, 1};
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(pytm_snap_add_tb(s, i < 2 ? &f1 : &f2, 1, 1, &t), 0);
-        s->tbs[t].size = size[i];
-        s->tbs[t].count = count[i];
-    }
-    if (!threads)
-        return;
-    s->threads = calloc(2, sizeof *s->threads);
-    assert_non_null(s->threads);
-    s->n_threads = 2;
-    s->threads[0] = (struct pytm_snap_thread){.tid = 11, .ident = 0x1100,
-                                              .py_name = PYTM_SNAP_NO_NAME};
-    strcpy(s->threads[0].os_name, "os-alpha");
-    s->threads[1] = (struct pytm_snap_thread){.tid = 22, .ident = 0x2200,
-                                              .py_name = sn};
-    uint16_t th[3] = {1, 2, 2};
-    assert_int_equal(pytm_snap_threads_split(s, th), 0);
+    uint16_t th[3];
+    st_build_two_threads(s, threads ? th : NULL);
+    if (threads)
+        assert_int_equal(pytm_snap_threads_split(s, th), 0);
     assert_int_equal(pytm_snap_validate(s), 0);
 }
 
