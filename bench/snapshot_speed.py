@@ -174,6 +174,17 @@ def fmt_ms(seconds: float) -> str:
     return "%.1f" % ms if ms < 100 else "%.0f" % ms
 
 
+def fmt_bytes(n: int) -> str:
+    """A file size with three significant digits or more, in B, KB or MB
+    (decimal, 1 KB = 1000 B): a .pytm dump of a few dozen KB must not
+    read "0.0 MB" next to a pickle of 13.8 MB."""
+    if n < 1000:
+        return "%d B" % n
+    if n < 1000 * 1000:
+        return "%.1f KB" % (n / 1e3)
+    return "%.1f MB" % (n / 1e6)
+
+
 def table(std: dict, ours: dict) -> tuple[str, bool]:
     rows = ["| operation | stdlib tracemalloc (ms) | pytm exact (ms) | "
             "speed-up |", "| --- | ---: | ---: | ---: |"]
@@ -190,8 +201,9 @@ def table(std: dict, ours: dict) -> tuple[str, bool]:
         rows.append("| %s | %s | %s | %.1fx%s |" % (
             label, fmt_ms(a), fmt_ms(b), ratio, mark))
     sa, sb = std["dump_bytes"], ours["dump_bytes"]
-    rows.append("| dump file size (MB) | %.1f (pickle) | %.1f (.pytm) | "
-                "%.1fx smaller |" % (sa / 1e6, sb / 1e6, sa / max(sb, 1)))
+    rows.append("| dump file size | %s (pickle) | %s (.pytm) | "
+                "%.1fx smaller |" % (fmt_bytes(sa), fmt_bytes(sb),
+                                     sa / max(sb, 1)))
     return "\n".join(rows), ok
 
 

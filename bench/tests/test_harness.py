@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(
 from harness import (accuracy, machine, overhead, proc, report,  # noqa: E402
                      rss, stats, tracers, viewer)
 import runner  # noqa: E402
+import snapshot_speed  # noqa: E402
 
 
 def test_paired_ratios_pair_by_round_and_skip_missing():
@@ -214,3 +215,23 @@ def test_machine_names_a_build_trees_version_and_commit(tmp_path):
         in machine.one_line(info)
     # AND an installed pytm shows just its version
     assert machine.pytm_label({"pytm": "1.2.3"}) == "1.2.3"
+
+
+def test_snapshot_dump_sizes_keep_their_digits():
+    # GIVEN a pickle of 13.8 MB and a .pytm dump of 25948 bytes (Figure
+    # 5's run), and sizes at the unit boundaries
+    fmt = snapshot_speed.fmt_bytes
+    # THEN each prints in a unit that keeps it non-zero
+    assert fmt(13_828_768) == "13.8 MB"
+    assert fmt(25_948) == "25.9 KB"
+    assert fmt(999) == "999 B"
+    assert fmt(1000) == "1.0 KB"
+    assert fmt(1_000_000) == "1.0 MB"
+    # AND the figure's size row uses them
+    std = {"times": {k: [1.0] for k in snapshot_speed.LABELS},
+           "dump_bytes": 13_828_768}
+    ours = {"times": {k: [0.01] for k in snapshot_speed.LABELS},
+            "dump_bytes": 25_948}
+    text, _ = snapshot_speed.table(std, ours)
+    assert "| dump file size | 13.8 MB (pickle) | 25.9 KB (.pytm) | " \
+        "532.9x smaller |" in text
