@@ -47,7 +47,7 @@ struct pytm_arena_config {
 #define PYTM_ARENA_DEFAULT_THREADS 1024u
 /* Sections are allocated on demand in steps of this many bytes (see
  * pytm_arena_create; docs/arena.md section 2 has the measurement). */
-#define PYTM_ARENA_BACKING_STEP (256ull << 10)
+#define PYTM_ARENA_BACKING_STEP (64ull << 10)
 
 /* TEST ONLY. When non-NULL, called instead of posix_fallocate for every
  * allocation of the arena file (create and on-demand steps), with the
