@@ -382,6 +382,15 @@ pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting)
     free(a);
 }
 
+void
+pytm_arena_forget(struct pytm_arena *a)
+{
+    if (a && a->fd >= 0) {
+        close(a->fd);
+        a->fd = -1;
+    }
+}
+
 const char *
 pytm_arena_path(const struct pytm_arena *a)
 {

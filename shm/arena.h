@@ -82,6 +82,15 @@ int pytm_arena_create(const struct pytm_arena_config *cfg,
  * The caller guarantees no other thread still uses `a`. */
 void pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting);
 
+/* For a fork child that inherited `a` from its parent: closes the
+ * child's copy of the backing fd, so that a chain of forks does not
+ * pile up inherited fds. Touches nothing else -- not the arena (the
+ * parent still writes it), not its mapping, the private tables or `a`
+ * itself, which another thread of the parent may have been changing at
+ * fork time: they stay allocated and unused. `a` must not be used
+ * afterwards. Safe on NULL. */
+void pytm_arena_forget(struct pytm_arena *a);
+
 /* Path of the object ("/dev/shm/pytm-1234"), valid until close. */
 const char *pytm_arena_path(const struct pytm_arena *a);
 
