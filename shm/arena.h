@@ -159,7 +159,8 @@ uint32_t pytm_arena_tb_count(struct pytm_arena *a);
 
 /* Records a sampled allocation of estimated size `est_size` and count
  * `est_count` against traceback tb_id and adjusts the global current and
- * peak. tb_id must be an id returned by pytm_arena_intern_traceback.
+ * peak. tb_id must be an id returned by pytm_arena_intern_traceback;
+ * an id past the allocated tracebacks is ignored (never written).
  * Lock-free (relaxed atomic RMW), any thread. */
 void pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id,
                              int64_t est_size, int64_t est_count);
