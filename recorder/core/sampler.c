@@ -15,19 +15,26 @@
  * size-0 allocations from ever being sampled outside exact mode, as
  * q(0) = 0 says.
  *
- * Weights. With x = s/I, 1/q - 1 = 1/expm1(x) and s/q - s = s/expm1(x),
- * both computed from one expm1 (accurate for tiny x, where 1 - exp(-x)
- * would cancel). We return s + R(s/expm1(x)) and 1 + R(1/expm1(x)) where
- * R is unbiased stochastic rounding (floor + Bernoulli(fraction)). Hence
- * the integer part `size` is carried exactly even where a double cannot
- * hold it, the weights are never below (size, 1), and the rounded extras
- * are bounded: s/expm1(x) = I * x/(e^x - 1) <= I and 1/expm1(x) <= I.
+ * Weights. With x = s/I, 1/q - 1 = 1/expm1(x) and s/q - s = s/expm1(x).
+ * We return s + R(s/expm1(x)) and 1 + R(1/expm1(x)) where R is unbiased
+ * stochastic rounding (floor + Bernoulli(fraction)). Hence the integer
+ * part `size` is carried exactly even where a double cannot hold it,
+ * the weights are never below (size, 1), and the rounded extras are
+ * bounded: s/expm1(x) = I * x/(e^x - 1) <= I and 1/expm1(x) <= I.
  * With I <= 2^40 no value comes near int64_t limits.
+ *
+ * Cost. This runs once per sample, so it is written for instructions:
+ * no libm (fastmath.h: the log of the countdown and x/expm1(x) by short
+ * series, exp(-x) only for blocks above I), and one 64-bit uniform drives both roundings (its two 32-bit halves:
+ * each rounding stays unbiased to 2^-32, and the two need not be
+ * independent for either estimate to be unbiased). Two draws per sample
+ * in all, where there were three and two libm calls.
  */
 #include "sampler.h"
 
-#include <math.h>
 #include <stdint.h>
+
+#include "fastmath.h"
 
 /* splitmix64 finaliser: a bijection on uint64_t with good avalanche, used
  * to turn any seed into a well-mixed xorshift state. */
@@ -64,13 +71,6 @@ rng_next(uint64_t *st)
     return x * UINT64_C(0x2545F4914F6CDD1D);
 }
 
-/* Uniform on [0, 1) in steps of 2^-53. */
-static double
-rng_unit(uint64_t *st)
-{
-    return (double)(rng_next(st) >> 11) * 0x1.0p-53;
-}
-
 static uint64_t
 clamp_interval(uint64_t interval)
 {
@@ -84,32 +84,31 @@ pytm_sampler_exp(uint64_t *rng, double mean)
     /* u in (0, 1]: log(u) is finite and <= 0, the draw is in
      * [0, 53 * ln 2 * mean] = [0, ~36.74 * mean]. */
     double u = (double)((rng_next(rng) >> 11) + 1) * 0x1.0p-53;
-    return -mean * log(u);
+    return -mean * pytm_fm_log(u);
 }
 
 /* Countdown for the next hit, in whole bytes, >= 1 (0 in exact mode). */
 static int64_t
 draw_left(struct pytm_sampler *s)
 {
-    uint64_t interval = clamp_interval(s->interval);
-    if (interval <= 1)
+    if (s->interval <= 1)
         return 0;
-    double x = ceil(pytm_sampler_exp(&s->rng, (double)interval));
-    /* x <= ~36.74 * 2^40 < 2^46: the conversion is exact and in range. */
-    int64_t left = (int64_t)x;
-    return left >= 1 ? left : 1;
+    double x = pytm_sampler_exp(&s->rng, (double)s->interval);
+    /* 0 <= x <= ~36.74 * 2^40 < 2^46: the conversion is exact and in
+     * range; truncation + 1 is ceil(x) except at integers (probability
+     * 0 for a continuous draw), and is >= 1 as it must be. */
+    return (int64_t)x + 1;
 }
 
-/* Unbiased stochastic rounding of v (0 <= v < 2^52): floor(v) + 1 with
- * probability frac(v), so E[result] = v exactly (up to the 2^-53 grain
- * of the uniform). */
+/* Unbiased stochastic rounding of v (0 <= v < 2^52) with a 32-bit
+ * uniform u32: floor(v) + 1 when u32 < frac(v) * 2^32, so E[result] =
+ * v to within 2^-32. */
 static int64_t
-round_stochastic(uint64_t *rng, double v)
+round_stochastic(uint32_t u32, double v)
 {
-    double fl = floor(v);
-    double frac = v - fl;
-    int64_t r = (int64_t)fl;
-    if (frac > 0.0 && rng_unit(rng) < frac)
+    int64_t r = (int64_t)v; /* floor, v >= 0 */
+    double frac = v - (double)r;
+    if ((double)u32 < frac * 0x1.0p32)
         r += 1;
     return r;
 }
@@ -126,14 +125,13 @@ void
 pytm_sampler_sample(struct pytm_sampler *s, uint64_t size,
                     struct pytm_sample *out)
 {
-    uint64_t interval = clamp_interval(s->interval);
     /* size <= INT64_MAX is a precondition; saturate rather than wrap if a
      * caller breaks it. */
     int64_t base = size > (uint64_t)INT64_MAX ? INT64_MAX : (int64_t)size;
 
     out->est_size = base;
     out->est_count = 1;
-    if (interval <= 1) {
+    if (s->interval <= 1) {
         s->left = 0; /* exact (or never initialised): sample everything */
         return;
     }
@@ -141,14 +139,26 @@ pytm_sampler_sample(struct pytm_sampler *s, uint64_t size,
     if (size == 0)
         return; /* q(0) = 0: unreachable with a valid countdown */
 
-    double x = (double)size / (double)interval;
-    double em1 = expm1(x); /* > 0 for x > 0; +inf for huge x */
-    double extra_count = 1.0 / em1;
-    double extra_size = (double)size / em1;
-    if (!(extra_size > 0.0)) /* inf/inf or underflow: q == 1 */
+    double mean = (double)s->interval;
+    double x = (double)size / mean;
+    double extra_size, extra_count;
+    if (x <= 1.0) {
+        /* s/expm1(x) = I * x/expm1(x); 1/expm1(x) = that / s */
+        extra_size = mean * pytm_fm_bernoulli(x);
+        extra_count = extra_size / (double)size;
+    }
+    else {
+        /* 1/expm1(x) = e^-x / (1 - e^-x); 0 once e^-x underflows, and
+         * q == 1 to double precision well before that */
+        double en = pytm_fm_exp_neg(x);
+        extra_count = en / (1.0 - en);
+        extra_size = (double)size * extra_count;
+    }
+    if (!(extra_size > 0.0))
         return;
-    int64_t es = round_stochastic(&s->rng, extra_size);
-    int64_t ec = round_stochastic(&s->rng, extra_count);
+    uint64_t r = rng_next(&s->rng);
+    int64_t es = round_stochastic((uint32_t)(r >> 32), extra_size);
+    int64_t ec = round_stochastic((uint32_t)r, extra_count);
     /* es <= I + 1 <= 2^40 + 1; base + es overflows only if size is within
      * 2^41 of INT64_MAX, where x > 2^22 and es is 0 anyway. Belt and
      * braces: saturate. */
@@ -168,5 +178,8 @@ pytm_sampler_probability(uint64_t interval, uint64_t size)
     interval = clamp_interval(interval);
     if (interval <= 1)
         return 1.0;
-    return -expm1(-(double)size / (double)interval);
+    double x = (double)size / (double)interval;
+    if (x <= 1.0) /* 1 - e^-x = e^-x expm1(x), without the cancellation */
+        return pytm_fm_exp_neg(x) * x / pytm_fm_bernoulli(x);
+    return 1.0 - pytm_fm_exp_neg(x);
 }

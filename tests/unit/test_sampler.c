@@ -19,6 +19,7 @@
 
 #include <cmocka.h>
 
+#include "recorder/core/fastmath.h"
 #include "recorder/core/sampler.h"
 
 #define KIB UINT64_C(1024)
@@ -217,8 +218,9 @@ test_probability_values(void **state)
     assert_true(pytm_sampler_probability(1, 0) == 1.0);
     assert_true(pytm_sampler_probability(0, 123) == 1.0);
     assert_true(pytm_sampler_probability(4096, 0) == 0.0);
+    /* computed without libm (fastmath.h): good to ~1e-15 relative */
     assert_true(fabs(pytm_sampler_probability(4096, 4096) - (1 - exp(-1.0)))
-                < 1e-15);
+                < 4e-15);
     /* A prime interval: with a power of two, 1 - exp(-x) happens to be
      * exact and would not be caught. */
     const uint64_t prime = 999999937;
@@ -476,6 +478,67 @@ test_seeding(void **state)
     assert_true(a.left == f->s.left && a.rng == f->s.rng);
 }
 
+
+/* ---- fastmath.h against libm -------------------------------------------- */
+
+/* The sampler's own log, on every uniform it can draw from: the 2^-53
+ * grid near 0, and dense grids over each binade down to 2^-53, both
+ * sides of the sqrt(2) split included. */
+static void
+test_fastmath_log(void **state)
+{
+    (void)state;
+    double worst = 0.0;
+    for (int e = 0; e >= -53; e--) {
+        for (int k = 0; k < 4096; k++) {
+            double u = ldexp(1.0 + k / 4096.0, e - 1);
+            if (u > 1.0)
+                continue;
+            double want = log(u);
+            double got = pytm_fm_log(u);
+            double err = want == 0.0 ? fabs(got) : fabs(got - want) / fabs(want);
+            if (err > worst)
+                worst = err;
+        }
+    }
+    for (uint64_t i = 1; i < 100000; i++) {
+        double u = (double)i * 0x1.0p-53;
+        double err = fabs(pytm_fm_log(u) - log(u)) / fabs(log(u));
+        if (err > worst)
+            worst = err;
+    }
+    assert_true(pytm_fm_log(1.0) == 0.0);
+    assert_true(fabs(pytm_fm_log(0.5) + M_LN2) < 1e-16);
+    assert_true(worst < 1e-13);
+}
+
+static void
+test_fastmath_bernoulli_and_exp(void **state)
+{
+    (void)state;
+    double worst_b = 0.0, worst_e = 0.0;
+    assert_true(pytm_fm_bernoulli(0.0) == 1.0);
+    for (int k = 1; k <= 100000; k++) {
+        double x = k / 100000.0;
+        double want = x / expm1(x);
+        double err = fabs(pytm_fm_bernoulli(x) - want) / want;
+        if (err > worst_b)
+            worst_b = err;
+    }
+    for (int k = 0; k <= 708000; k += 7) {
+        double x = k / 1000.0;
+        double want = exp(-x);
+        double err = fabs(pytm_fm_exp_neg(x) - want) / want;
+        if (err > worst_e)
+            worst_e = err;
+    }
+    assert_true(worst_b < 1e-14);
+    assert_true(worst_e < 1e-12);
+    assert_true(pytm_fm_exp_neg(0.0) == 1.0);
+    assert_true(pytm_fm_exp_neg(800.0) == 0.0);
+    assert_true(pytm_fm_exp_neg(INFINITY) == 0.0);
+}
+
 /* (7) NEGATIVE CONTROL, a self-check of the test's power, not of the
  * sampler: on the same workload as (1a)/(1b), estimators without the
  * Horvitz-Thompson correction are off by far more than the 2% the tests
@@ -531,6 +594,8 @@ main(void)
         cmocka_unit_test_setup_teardown(test_exponential_draws, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_seeding, setup, teardown),
+        cmocka_unit_test(test_fastmath_log),
+        cmocka_unit_test(test_fastmath_bernoulli_and_exp),
         cmocka_unit_test_setup_teardown(
             test_negative_control_biased_estimators_fail, setup, teardown),
     };
