@@ -128,12 +128,6 @@ int pytm_arena_intern_traceback_thread(struct pytm_arena *a,
                                        uint32_t nframe, uint32_t total_nframe,
                                        uint32_t thread, uint32_t *tb_id);
 
-/* Interns traceback base_tb's stack for thread `thread` (as above):
- * the new tb shares base_tb's frame list. Returns 0, PYTM_E_FULL or
- * PYTM_E_INVAL (base_tb or thread not published). Thread-safe. */
-int pytm_arena_retag_traceback(struct pytm_arena *a, uint32_t base_tb,
-                               uint32_t thread, uint32_t *tb_id);
-
 /* Appends the identity of a thread (gettid, pthread_self, pthread name,
  * Python name string id or PYTM_ARENA_NO_NAME) and stores its tb.thread
  * value (index + 1) in *thread. Never deduplicates: the caller calls it

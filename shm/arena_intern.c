@@ -478,41 +478,6 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
     return 0;
 }
 
-static int
-retag_tb_locked(struct pytm_arena *a, uint32_t base, uint32_t thread,
-                uint32_t *tb_id)
-{
-    if (base >= a->tbs_used || thread > a->tids_used)
-        return PYTM_E_INVAL;
-    const struct pytm_arena_tb *b = &a->tbs[base];
-    uint32_t nframe = b->nframe, total = b->total_nframe;
-    const uint32_t *ids = &a->frame_ids[b->frames_at];
-    uint32_t hash = hash_tb(ids, nframe, total, thread);
-    int64_t found = tb_lookup(a, hash, ids, nframe, total, thread);
-    if (found >= 0) {
-        *tb_id = (uint32_t)found;
-        return 0;
-    }
-    /* base may itself be a split: go to the stack's first tb */
-    int64_t first = stack_lookup(a, hash_tb(ids, nframe, total, 0), ids,
-                                 nframe, total);
-    return split_locked(a, first >= 0 ? (uint32_t)first : base, hash, thread,
-                        tb_id);
-}
-
-int
-pytm_arena_retag_traceback(struct pytm_arena *a, uint32_t base_tb,
-                           uint32_t thread, uint32_t *tb_id)
-{
-    if (!a || !tb_id)
-        return PYTM_E_INVAL;
-    pthread_mutex_lock(&a->lock);
-    int rc = retag_tb_locked(a, base_tb, thread, tb_id);
-    refresh_memory(a);
-    pthread_mutex_unlock(&a->lock);
-    return rc;
-}
-
 int
 pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid, uint64_t ident,
                          const char *os_name, uint32_t py_name,

@@ -14,9 +14,10 @@
  * - struct pytm_fcache: (code object, instruction offset) -> arena frame
  *   id. Insert-only until cleared. The keys are borrowed: the caller
  *   holds a strong reference to each code object while it is cached.
- * - struct pytm_tbcache: raw traceback (nframe x (code, lasti), plus the
- *   total stack depth) -> arena traceback id. Insert-only until cleared;
- *   keys of more than one frame live in a side pool.
+ * - struct pytm_tbcache: (raw traceback (nframe x (code, lasti), plus the
+ *   total stack depth), thread identity) -> that thread's arena
+ *   traceback id. Insert-only until cleared; keys of more than one frame
+ *   live in a side pool.
  * - the sampled-block filters (pytm_filter_*): byte counters indexed by
  *   address, see below.
  *
@@ -214,7 +215,8 @@ struct pytm_tbcache_ent {
     uint32_t nframe;   /* 0 = empty slot (keys always have >= 1 frame) */
     uint32_t total_nframe;
     uint32_t tb;       /* arena traceback id */
-    uint64_t pool_at;  /* nframe > 1: index of frames[0] in the pool */
+    uint32_t thread;   /* identity (tb.thread value) the key was asked for */
+    uint32_t pool_at;  /* nframe > 1: index of frames[0] in the pool */
 };
 
 struct pytm_tbcache {
@@ -222,25 +224,30 @@ struct pytm_tbcache {
     size_t mask, count, grow_at;
     unsigned shift;
     struct pytm_rawframe *pool; /* keys of more than one frame */
-    size_t pool_used, pool_cap; /* in frames */
+    size_t pool_used, pool_cap; /* in frames; pool_used <= UINT32_MAX */
 };
 
 int pytm_tbcache_init(struct pytm_tbcache *c, unsigned bits);
 void pytm_tbcache_free(struct pytm_tbcache *c);
 
-/* Hash of a key; nframe >= 1. */
+/* Hash of the key (frames f, total_nframe, thread); nframe >= 1.
+ * `thread` is the identity the traceback is asked for (the arena's
+ * tb.thread value of pytm_threads_identity, 0 = unknown): the same
+ * stack on two threads is two keys, each naming its thread's tb. */
 uint64_t pytm_tbcache_hash(const struct pytm_rawframe *f, uint32_t nframe,
-                           uint32_t total_nframe);
+                           uint32_t total_nframe, uint32_t thread);
 
 /* True and *tb set when the key (with its precomputed hash) is cached. */
 bool pytm_tbcache_get(const struct pytm_tbcache *c, uint64_t hash,
                       const struct pytm_rawframe *f, uint32_t nframe,
-                      uint32_t total_nframe, uint32_t *tb);
+                      uint32_t total_nframe, uint32_t thread, uint32_t *tb);
 
-/* Adds a key known to be absent. 0 or PYTM_E_NOMEM (nothing changed). */
+/* Adds a key known to be absent, with the tb the arena gave for it
+ * (which may be another thread's when the arena folded the stack).
+ * 0 or PYTM_E_NOMEM (nothing changed). */
 int pytm_tbcache_put(struct pytm_tbcache *c, uint64_t hash,
                      const struct pytm_rawframe *f, uint32_t nframe,
-                     uint32_t total_nframe, uint32_t tb);
+                     uint32_t total_nframe, uint32_t thread, uint32_t tb);
 
 /* Empties the cache and its pool (keeping capacity). */
 void pytm_tbcache_clear(struct pytm_tbcache *c);

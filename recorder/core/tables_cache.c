@@ -180,9 +180,10 @@ pytm_tbcache_free(struct pytm_tbcache *c)
 
 uint64_t
 pytm_tbcache_hash(const struct pytm_rawframe *f, uint32_t nframe,
-                  uint32_t total_nframe)
+                  uint32_t total_nframe, uint32_t thread)
 {
-    uint64_t h = ((uint64_t)nframe << 32) ^ total_nframe;
+    uint64_t h = (((uint64_t)nframe << 32) ^ total_nframe) +
+                 (uint64_t)thread * FIB64;
     for (uint32_t i = 0; i < nframe; i++) {
         h = mix64(h ^ (uint64_t)(uintptr_t)f[i].code);
         h ^= (uint64_t)(uint32_t)f[i].lasti * FIB64;
@@ -193,11 +194,11 @@ pytm_tbcache_hash(const struct pytm_rawframe *f, uint32_t nframe,
 static inline bool
 tc_match(const struct pytm_tbcache *c, const struct pytm_tbcache_ent *e,
          uint64_t hash, const struct pytm_rawframe *f, uint32_t nframe,
-         uint32_t total_nframe)
+         uint32_t total_nframe, uint32_t thread)
 {
     if (e->hash != hash || e->nframe != nframe ||
-        e->total_nframe != total_nframe || e->code0 != f[0].code ||
-        e->lasti0 != f[0].lasti)
+        e->total_nframe != total_nframe || e->thread != thread ||
+        e->code0 != f[0].code || e->lasti0 != f[0].lasti)
         return false;
     if (nframe == 1)
         return true;
@@ -208,7 +209,7 @@ tc_match(const struct pytm_tbcache *c, const struct pytm_tbcache_ent *e,
 bool
 pytm_tbcache_get(const struct pytm_tbcache *c, uint64_t hash,
                  const struct pytm_rawframe *f, uint32_t nframe,
-                 uint32_t total_nframe, uint32_t *tb)
+                 uint32_t total_nframe, uint32_t thread, uint32_t *tb)
 {
     if (c->slots == NULL)
         return false;
@@ -217,7 +218,7 @@ pytm_tbcache_get(const struct pytm_tbcache *c, uint64_t hash,
         const struct pytm_tbcache_ent *e = &c->slots[i];
         if (e->nframe == 0)
             return false;
-        if (tc_match(c, e, hash, f, nframe, total_nframe)) {
+        if (tc_match(c, e, hash, f, nframe, total_nframe, thread)) {
             *tb = e->tb;
             return true;
         }
@@ -235,12 +236,15 @@ tc_insert(struct pytm_tbcache *c, const struct pytm_tbcache_ent *ent)
     c->count++;
 }
 
-/* Makes room for n more frames in the pool. */
+/* Makes room for n more frames in the pool (whose indices fit the
+ * entries' 32-bit pool_at). */
 static int
 pool_reserve(struct pytm_tbcache *c, size_t n)
 {
     if (c->pool_used + n <= c->pool_cap)
         return 0;
+    if (c->pool_used + n > UINT32_MAX)
+        return PYTM_E_NOMEM;
     size_t cap = c->pool_cap ? c->pool_cap : 1024;
     while (cap < c->pool_used + n)
         cap *= 2;
@@ -259,7 +263,7 @@ pool_reserve(struct pytm_tbcache *c, size_t n)
 int
 pytm_tbcache_put(struct pytm_tbcache *c, uint64_t hash,
                  const struct pytm_rawframe *f, uint32_t nframe,
-                 uint32_t total_nframe, uint32_t tb)
+                 uint32_t total_nframe, uint32_t thread, uint32_t tb)
 {
     if (c->slots == NULL || nframe == 0)
         return PYTM_E_NOMEM;
@@ -281,12 +285,13 @@ pytm_tbcache_put(struct pytm_tbcache *c, uint64_t hash,
         .nframe = nframe,
         .total_nframe = total_nframe,
         .tb = tb,
+        .thread = thread,
         .pool_at = 0,
     };
     if (nframe > 1) {
         if (pool_reserve(c, nframe) < 0)
             return PYTM_E_NOMEM;
-        ent.pool_at = c->pool_used;
+        ent.pool_at = (uint32_t)c->pool_used;
         memcpy(&c->pool[c->pool_used], f, (size_t)nframe * sizeof(*f));
         c->pool_used += nframe;
     }

@@ -2,12 +2,15 @@
  * traceback id, through the two private caches (tables.h).
  *
  * Hit path: capture (code, lasti) pairs, one hash, one probe of the raw
- * traceback cache. Miss path: each (code, lasti) goes through the frame
- * cache; a frame seen for the first time has its line computed and is
- * interned in the arena together with its filename; the traceback is
- * interned and cached. A cached code object is kept alive by a strong
- * reference held by the frame cache, so its address cannot be reused
- * by another code object while any cache entry names it.
+ * traceback cache, keyed by (stack, thread identity) so that a hit is
+ * the calling thread's own tb (docs/arena.md §15). Miss path: each
+ * (code, lasti) goes through the frame cache; a frame seen for the first
+ * time has its line computed and is interned in the arena together with
+ * its filename; the traceback is interned for the thread (the arena may
+ * answer with the stack's folded thread-0 tb) and that answer cached. A
+ * cached code object is kept alive by a strong reference held by the
+ * frame cache, so its address cannot be reused by another code object
+ * while any cache entry names it.
  */
 #ifndef PYTM_RECORDER_TRACEBACKS_H
 #define PYTM_RECORDER_TRACEBACKS_H

@@ -60,7 +60,9 @@ test_split_budget_folds(void **state)
     uint32_t n = pytm_arena_tb_count(b);
     assert_int_equal(n - stacks, budget);
     /* the budget is spent: folded into the stack's first tb */
-    assert_int_equal(pytm_arena_retag_traceback(b, base, k, &tb), 0);
+    assert_int_equal(pytm_arena_intern_traceback_thread(b, &fr[j], 1, 1, k,
+                                                        &tb),
+                     0);
     assert_int_equal(tb, base);
     assert_int_equal(atomic_load(&pytm_arena_tbs(b)[base].thread), 0);
     assert_int_equal(atomic_load(&h->counters.stacks_folded), 1);

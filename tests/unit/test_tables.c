@@ -332,6 +332,20 @@ fcache_put_get_clear(void **state)
     assert_false(pytm_fcache_get(&f->fcache, &codes[3], 3, &id));
 }
 
+#define NOT_CACHED UINT32_MAX
+
+/* The tb cached for key (k, n, total, thread), or NOT_CACHED. */
+static uint32_t
+cached_tb(const struct pytm_tbcache *c, const struct pytm_rawframe *k,
+          uint32_t n, uint32_t total, uint32_t thread)
+{
+    uint32_t tb;
+    if (!pytm_tbcache_get(c, pytm_tbcache_hash(k, n, total, thread), k, n,
+                          total, thread, &tb))
+        return NOT_CACHED;
+    return tb;
+}
+
 static void
 tbcache_keys(void **state)
 {
@@ -341,39 +355,54 @@ tbcache_keys(void **state)
     struct pytm_rawframe k3[3] = {{&code_a, 10, 0}, {&code_b, 4, 0},
                                   {&code_a, 2, 0}};
     uint32_t tb;
-    uint64_t h1 = pytm_tbcache_hash(k1, 1, 1);
-    uint64_t h1deep = pytm_tbcache_hash(k1, 1, 5);
-    uint64_t h3 = pytm_tbcache_hash(k3, 3, 3);
-    assert_false(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, &tb));
-    assert_int_equal(pytm_tbcache_put(&f->tbcache, h1, k1, 1, 1, 11), 0);
-    assert_int_equal(pytm_tbcache_put(&f->tbcache, h3, k3, 3, 3, 33), 0);
-    assert_true(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, &tb));
+    uint64_t h1 = pytm_tbcache_hash(k1, 1, 1, 0);
+    uint64_t h1deep = pytm_tbcache_hash(k1, 1, 5, 0);
+    uint64_t h3 = pytm_tbcache_hash(k3, 3, 3, 0);
+    assert_false(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, 0, &tb));
+    assert_int_equal(pytm_tbcache_put(&f->tbcache, h1, k1, 1, 1, 0, 11), 0);
+    assert_int_equal(pytm_tbcache_put(&f->tbcache, h3, k3, 3, 3, 0, 33), 0);
+    assert_true(pytm_tbcache_get(&f->tbcache, h1, k1, 1, 1, 0, &tb));
     assert_int_equal(tb, 11);
-    assert_true(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, &tb));
+    assert_true(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, 0, &tb));
     assert_int_equal(tb, 33);
     /* Same frames, another total depth: another traceback. */
-    assert_false(pytm_tbcache_get(&f->tbcache, h1deep, k1, 1, 5, &tb));
+    assert_false(pytm_tbcache_get(&f->tbcache, h1deep, k1, 1, 5, 0, &tb));
     /* Same first frame, different deeper frame: a miss. */
     struct pytm_rawframe k3b[3] = {{&code_a, 10, 0}, {&code_b, 5, 0},
                                    {&code_a, 2, 0}};
-    assert_false(pytm_tbcache_get(&f->tbcache, pytm_tbcache_hash(k3b, 3, 3),
-                                  k3b, 3, 3, &tb));
+    assert_false(pytm_tbcache_get(&f->tbcache,
+                                  pytm_tbcache_hash(k3b, 3, 3, 0), k3b, 3, 3,
+                                  0, &tb));
+    /* Same stack, another thread: another key, naming that thread's tb;
+     * the thread is part of the match (thread 2 probing with thread 0's
+     * hash lands on thread 0's entry and must not take it), not only of
+     * the hash. */
+    assert_int_equal(cached_tb(&f->tbcache, k3, 3, 3, 2), NOT_CACHED);
+    assert_false(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, 2, &tb));
+    assert_int_equal(pytm_tbcache_put(&f->tbcache,
+                                      pytm_tbcache_hash(k3, 3, 3, 2), k3, 3,
+                                      3, 2, 44),
+                     0);
+    assert_int_equal(cached_tb(&f->tbcache, k3, 3, 3, 2), 44);
+    assert_int_equal(cached_tb(&f->tbcache, k3, 3, 3, 0), 33);
     /* Growth keeps every key. */
     static char many[2000];
     for (int i = 0; i < 2000; i++) {
         struct pytm_rawframe k[2] = {{&many[i], i, 0}, {&code_b, 1, 0}};
         assert_int_equal(pytm_tbcache_put(&f->tbcache,
-                                          pytm_tbcache_hash(k, 2, 9), k, 2,
-                                          9, (uint32_t)i), 0);
+                                          pytm_tbcache_hash(k, 2, 9, i % 3u),
+                                          k, 2, 9, i % 3u, (uint32_t)i),
+                         0);
     }
     for (int i = 0; i < 2000; i++) {
         struct pytm_rawframe k[2] = {{&many[i], i, 0}, {&code_b, 1, 0}};
-        assert_true(pytm_tbcache_get(&f->tbcache, pytm_tbcache_hash(k, 2, 9),
-                                     k, 2, 9, &tb));
+        assert_true(pytm_tbcache_get(&f->tbcache,
+                                     pytm_tbcache_hash(k, 2, 9, i % 3u), k, 2,
+                                     9, i % 3u, &tb));
         assert_int_equal(tb, i);
     }
     pytm_tbcache_clear(&f->tbcache);
-    assert_false(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, &tb));
+    assert_false(pytm_tbcache_get(&f->tbcache, h3, k3, 3, 3, 0, &tb));
 }
 
 /* The per-table filter appears only once the index reaches
