@@ -396,21 +396,13 @@ pytm_traces_put(struct pytm_traces *t, const struct pytm_trace_rec *rec,
             t->count + 1 > t->rec_cap)
             return PYTM_E_NOMEM;
     }
-    if (t->filter == NULL) {
-        /* A small index stays in cache: staging would only add a scan
-         * of stage[] to every later put and pop (about 70 instructions
-         * a sample in sampled mode, callgrind on bench steady). */
-        index_insert(t->slots, t->mask, t->shift, rec->ptr, t->count);
-    }
-    else {
-        if (t->n_stage == PYTM_TRACES_STAGE)
-            flush_stage(t);
-        t->stage[t->n_stage].ptr = rec->ptr;
-        t->stage[t->n_stage].at = t->count;
-        t->n_stage++;
-        pytm_traces_prefetch(t, rec->ptr);
-        filter_inc(t, rec->ptr);
-    }
+    if (t->n_stage == PYTM_TRACES_STAGE)
+        flush_stage(t);
+    t->stage[t->n_stage].ptr = rec->ptr;
+    t->stage[t->n_stage].at = t->count;
+    t->n_stage++;
+    pytm_traces_prefetch(t, rec->ptr);
+    filter_inc(t, rec->ptr);
     store(t, t->count++, rec);
     return 0;
 }

@@ -68,9 +68,8 @@ struct pytm_trace_slot {
  * MAP_NORESERVE, so their untouched tail costs no memory, and grow with
  * mremap (no copy, no refault).
  *
- * Staging: a new address's index slot is a cache miss once the index is
- * far bigger than the caches (the hash scatters on purpose). So, in a
- * table that has its filter (below: a big index), a put of
+ * Staging: a new address's index slot is a cache miss (the index is far
+ * bigger than the caches and the hash scatters on purpose). So a put of
  * an address that filter[] proves absent only appends the record and
  * stages (ptr, at) in stage[], prefetching its index slot; the staged
  * slots are written when stage[] is full, by which time their lines
