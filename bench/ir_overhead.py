@@ -70,7 +70,7 @@ def callgrind_ir(python: str, workload: str, tracer: str, k: int) -> int:
         capture_output=True, text=True, env=env,
         # ASLR off: glibc malloc's and pymalloc's costs depend a little on
         # where mmap puts things, which would add noise to K=2 - K=1
-        preexec_fn=proc._no_aslr_fn())
+        preexec_fn=proc.no_aslr_fn())
     m = re.search(r"Collected : (\d+)", out.stderr)
     if out.returncode != 0 or m is None:
         raise RuntimeError("callgrind run failed (%s, %s, k=%d):\n%s"

@@ -21,7 +21,7 @@ ADDR_NO_RANDOMIZE = 0x0040000
 _QUERY = 0xFFFFFFFF
 
 
-def _no_aslr_fn():
+def no_aslr_fn():
     """A preexec_fn (resolved here, in the parent) that sets
     ADDR_NO_RANDOMIZE before exec, or None without libc's personality().
     Where the kernel refuses it (a seccomp profile may) ASLR stays on;
@@ -98,7 +98,7 @@ def run_child(tracer, python, child_argv, env, timeout=600, stdin=None,
                 cmd, env=env, stderr=err,
                 stdout=subprocess.PIPE if on_ready else subprocess.DEVNULL,
                 stdin=subprocess.PIPE if on_ready else subprocess.DEVNULL,
-                preexec_fn=_no_aslr_fn() if fixed_layout else None)
+                preexec_fn=no_aslr_fn() if fixed_layout else None)
             if on_ready is not None:
                 line = proc.stdout.readline().decode()
                 if not line.startswith("READY"):

@@ -23,7 +23,7 @@ RUNS = 4
 
 
 def _kernel_allows_no_aslr():
-    fn = proc._no_aslr_fn()
+    fn = proc.no_aslr_fn()
     if fn is None:
         return False
     out = subprocess.run([sys.executable, "-c",

@@ -360,8 +360,9 @@ pytm_session_interval(void)
  *     releases the private tables and code references. The parent's
  *     arena is never written, closed nor unlinked by the child:
  *     pytm_arena_forget only closes the child's copy of its backing fd,
- *     and its mapping is left mapped and forgotten. Then, like tracemalloc (which keeps tracing in the
- *     child), tracing resumes in the child with the parent's settings in
+ *     and its mapping is left mapped and forgotten. Then, like
+ *     tracemalloc (which keeps tracing in the child), tracing resumes in
+ *     the child with the parent's settings in
  *     a NEW arena <shm dir>/pytm-<child pid>. The parent's traces are not
  *     carried over (the child starts empty). Unless keep=True, the new
  *     arena's name is removed right away: fork children often end with
