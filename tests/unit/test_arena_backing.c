@@ -243,9 +243,7 @@ test_backing_failure_is_full(void **state)
     assert_int_equal(atomic_load(&p->tracebacks_used), per_step);
     assert_int_equal(atomic_load(&p->frame_ids_used), ids_used);
     /* a split for thread 2 would need a new step: the stack folds */
-    assert_int_equal(pytm_arena_intern_traceback_thread(b, &fid, 1, 1, th2,
-                                                        &tb),
-                     0);
+    assert_int_equal(pytm_arena_retag_traceback(b, 0, th2, &tb), 0);
     assert_int_equal(tb, 0);
     assert_int_equal(atomic_load(&pytm_arena_tbs(b)[0].thread), 0);
     assert_int_equal(atomic_load(&h->counters.stacks_folded), 1);
