@@ -7,13 +7,9 @@
  * or pytm-<pid>-N (N = 1..9) when that name is taken. It is created with
  * O_CREAT|O_EXCL|O_NOFOLLOW, so a file or symlink planted at the name is
  * never followed or reused (the next suffix is tried), then fchmod'ed to
- * 0600 whatever the umask. It is sized with ftruncate before it is
- * mapped; posix_fallocate allocates the header and the thread slots
- * then, and every other section in steps as it fills (arena_backing.c).
- * The writer never touches a byte that is not allocated, so no page it
- * writes can SIGBUS for lack of tmpfs space: a step that cannot be
- * allocated makes the section full (PYTM_E_FULL). The fd stays open
- * for those steps until close.
+ * 0600 whatever the umask. Its full size is reserved by posix_fallocate
+ * before it is mapped, so no page of the mapping can SIGBUS later for
+ * lack of tmpfs space.
  *
  * Sections. After the 4096-byte header, each section starts on a
  * 64-byte boundary (see split_sections):
@@ -261,16 +257,6 @@ set_sections(struct pytm_arena *a)
     a->frame_ids_cap = h->frame_ids.capacity;
     a->tbs = (struct pytm_arena_tb *)(a->base + h->tracebacks.offset);
     a->tbs_cap = h->tracebacks.capacity;
-    pytm_arena_backing_init_(&a->tids_bk, h->thread_ids.offset,
-                             a->tids_cap * sizeof *a->tids);
-    pytm_arena_backing_init_(&a->strings_bk, h->strings.offset,
-                             a->strings_cap);
-    pytm_arena_backing_init_(&a->frames_bk, h->frames.offset,
-                             a->frames_cap * sizeof *a->frames);
-    pytm_arena_backing_init_(&a->frame_ids_bk, h->frame_ids.offset,
-                             a->frame_ids_cap * sizeof *a->frame_ids);
-    pytm_arena_backing_init_(&a->tbs_bk, h->tracebacks.offset,
-                             a->tbs_cap * sizeof *a->tbs);
 }
 
 int
@@ -311,12 +297,7 @@ pytm_arena_create(const struct pytm_arena_config *cfg, struct pytm_arena **out)
     rc = PYTM_E_IO;
     if (fchmod(fd, 0600) != 0)
         goto fail_unlink;
-    /* Full size, but allocated only for the header and the thread
-     * slots (written lock-free, so never backed on demand); the other
-     * sections are backed as they fill (arena_backing.c). */
-    if (ftruncate(fd, (off_t)size) != 0)
-        goto fail_unlink;
-    int err = pytm_arena_fallocate_(fd, 0, sec.thread_ids.offset);
+    int err = posix_fallocate(fd, 0, (off_t)size);
     if (err != 0) {
         errno = err;
         goto fail_unlink;
@@ -324,7 +305,8 @@ pytm_arena_create(const struct pytm_arena_config *cfg, struct pytm_arena **out)
     void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
         goto fail_unlink;
-    a->fd = fd;
+    close(fd);
+    fd = -1;
     a->base = map;
     a->h = map;
     a->h->threads = sec.threads;
@@ -376,19 +358,9 @@ pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting)
     if (!keep)
         unlink(a->path);
     munmap(a->base, a->size);
-    close(a->fd);
     pthread_mutex_destroy(&a->lock);
     pytm_arena_tables_done_(a);
     free(a);
-}
-
-void
-pytm_arena_forget(struct pytm_arena *a)
-{
-    if (a && a->fd >= 0) {
-        close(a->fd);
-        a->fd = -1;
-    }
 }
 
 const char *

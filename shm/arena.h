@@ -45,31 +45,15 @@ struct pytm_arena_config {
 #define PYTM_ARENA_DEFAULT_SIZE (64ull << 20)
 #define PYTM_ARENA_MIN_SIZE (1ull << 20)
 #define PYTM_ARENA_DEFAULT_THREADS 1024u
-/* Sections are allocated on demand in steps of this many bytes (see
- * pytm_arena_create; docs/arena.md section 2 has the measurement). */
-#define PYTM_ARENA_BACKING_STEP (64ull << 10)
-
-/* TEST ONLY. When non-NULL, called instead of posix_fallocate for every
- * allocation of the arena file (create and on-demand steps), with the
- * same arguments and return convention (0 or an errno value), so tests
- * can inject ENOSPC. Set it only while no arena is being created or
- * interned into; production code never sets it. */
-extern int (*pytm_arena_test_fallocate)(int fd, off_t offset, off_t len);
 
 /* Opaque writer state (private memory of the traced process). */
 struct pytm_arena;
 
 /* Creates the shm object <shm_dir>/pytm-<pid> (or pytm-<pid>-N, N<=9,
  * when the name is taken) with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600,
- * sizes it to arena_size (ftruncate), allocates only the header and the
- * thread slots (posix_fallocate), maps it, splits it into sections and
- * publishes the header (state RUNNING). The other sections are
- * allocated on demand by the intern calls, PYTM_ARENA_BACKING_STEP
- * bytes at a time, before anything is written there: no byte the
- * writer touches can SIGBUS for lack of tmpfs space, and a step that
- * cannot be allocated (ENOSPC) makes that section full (PYTM_E_FULL).
- * The file's unallocated tail reads as zeros and lies past every
- * published count. The fd stays open (O_CLOEXEC) until close.
+ * reserves its whole size up front (posix_fallocate, so no page of it
+ * can SIGBUS later), maps it, splits it into sections and publishes the
+ * header (state RUNNING).
  * On success *out owns the mapping and 0 is returned. On failure a
  * negative PYTM_E_* is returned, nothing is left on disk, *out is NULL.
  * Allocates its private state with malloc (not through Python). */
@@ -82,15 +66,6 @@ int pytm_arena_create(const struct pytm_arena_config *cfg,
  * The caller guarantees no other thread still uses `a`. */
 void pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting);
 
-/* For a fork child that inherited `a` from its parent: closes the
- * child's copy of the backing fd, so that a chain of forks does not
- * pile up inherited fds. Touches nothing else -- not the arena (the
- * parent still writes it), not its mapping, the private tables or `a`
- * itself, which another thread of the parent may have been changing at
- * fork time: they stay allocated and unused. `a` must not be used
- * afterwards. Safe on NULL. */
-void pytm_arena_forget(struct pytm_arena *a);
-
 /* Path of the object ("/dev/shm/pytm-1234"), valid until close. */
 const char *pytm_arena_path(const struct pytm_arena *a);
 
@@ -99,10 +74,8 @@ struct pytm_arena_header *pytm_arena_header(struct pytm_arena *a);
 
 /* Interns a UTF-8 string (len bytes, need not be NUL-terminated) and
  * stores its id in *sid. Same bytes always give the same id.
- * Returns 0, or PYTM_E_FULL when the pool has no room or its next
- * backing step cannot be allocated (nothing is published; the caller
- * counts a drop). Thread-safe. The same "no room" meaning of
- * PYTM_E_FULL holds for every intern call below. */
+ * Returns 0, or PYTM_E_FULL when the pool has no room (nothing is
+ * published; the caller counts a drop). Thread-safe. */
 int pytm_arena_intern_string(struct pytm_arena *a, const char *s, size_t len,
                              uint32_t *sid);
 
@@ -153,8 +126,7 @@ uint32_t pytm_arena_tb_count(struct pytm_arena *a);
 
 /* Records a sampled allocation of estimated size `est_size` and count
  * `est_count` against traceback tb_id and adjusts the global current and
- * peak. tb_id must be an id returned by pytm_arena_intern_traceback;
- * an id past the allocated tracebacks is ignored (never written).
+ * peak. tb_id must be an id returned by pytm_arena_intern_traceback.
  * Lock-free (relaxed atomic RMW), any thread. */
 void pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id,
                              int64_t est_size, int64_t est_count);

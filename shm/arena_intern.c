@@ -6,9 +6,7 @@
  * Everything here runs under a->lock. A miss:
  *   1. makes sure the dedupe table has room (grows it first, so a failed
  *      growth publishes nothing),
- *   2. checks the section has room and backs it (arena_backing.c: a
- *      step that cannot be allocated is no room), else PYTM_E_FULL,
- *      nothing written,
+ *   2. checks the section has room, else PYTM_E_FULL, nothing written,
  *   3. writes the entry past the published end,
  *   4. release-stores the section's published counter.
  * Release stores here pair with the acquire loads in reader_snap.c
@@ -197,8 +195,7 @@ intern_string_locked(struct pytm_arena *a, const char *s, size_t len,
     }
     uint64_t rs = PYTM_ARENA_STRING_RECORD_SIZE(len);
     uint64_t at = a->strings_used;
-    if (rs > a->strings_cap - at
-        || pytm_arena_back_(a, &a->strings_bk, at + rs) != 0)
+    if (rs > a->strings_cap - at)
         return PYTM_E_FULL;
     int rc = table_reserve(a, t);
     if (rc != 0)
@@ -253,9 +250,7 @@ intern_frame_locked(struct pytm_arena *a, uint32_t filename, uint32_t lineno,
             return 0;
         }
     }
-    if (a->frames_used >= a->frames_cap
-        || pytm_arena_back_(a, &a->frames_bk,
-                            (a->frames_used + 1) * sizeof *a->frames) != 0)
+    if (a->frames_used >= a->frames_cap)
         return PYTM_E_FULL;
     int rc = table_reserve(a, t);
     if (rc != 0)
@@ -369,21 +364,6 @@ tb_append_locked(struct pytm_arena *a, uint32_t hash, uint32_t frames_at,
     return id;
 }
 
-/* Backs the entry tbs[tbs_used] (the caller checked tbs_used < tbs_cap)
- * and mirrors the backed count for the lock-free guard in
- * arena_record.c. 0 or PYTM_E_FULL. */
-static int
-back_next_tb(struct pytm_arena *a)
-{
-    int rc = pytm_arena_back_(a, &a->tbs_bk,
-                              (a->tbs_used + 1) * sizeof *a->tbs);
-    if (rc == 0)
-        atomic_store_explicit(&a->tbs_backed,
-                              a->tbs_bk.backed / sizeof *a->tbs,
-                              memory_order_relaxed);
-    return rc;
-}
-
 /* Per-thread split budget: tbs beyond the first of their stack (the
  * "splits") may use at most this many of the section's entries. */
 static uint64_t
@@ -410,8 +390,7 @@ split_locked(struct pytm_arena *a, uint32_t base, uint32_t hash,
         return 0;
     }
     uint64_t splits = a->tbs_used - a->stack_tab.used;
-    if (splits >= split_budget(a) || a->tbs_used >= a->tbs_cap
-        || back_next_tb(a) != 0) { /* an unbackable step is full too */
+    if (splits >= split_budget(a) || a->tbs_used >= a->tbs_cap) {
         if (bt != 0) {
             /* Relaxed: a reader may see k or 0 for a while; both are
              * valid (docs/arena.md "Threads"). */
@@ -453,11 +432,6 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
         return split_locked(a, (uint32_t)base, hash, thread, tb_id);
     if (a->tbs_used >= a->tbs_cap || nframe > a->frame_ids_cap - a->frame_ids_used)
         return PYTM_E_FULL;
-    if (pytm_arena_back_(a, &a->frame_ids_bk,
-                         (a->frame_ids_used + nframe) * sizeof *a->frame_ids)
-            != 0
-        || back_next_tb(a) != 0)
-        return PYTM_E_FULL;
     int rc = table_reserve(a, &a->tb_tab);
     if (rc == 0)
         rc = table_reserve(a, &a->stack_tab);
@@ -489,10 +463,7 @@ pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid, uint64_t ident,
     pthread_mutex_lock(&a->lock);
     if (py_name != PYTM_ARENA_NO_NAME && !string_is_record(a, py_name))
         rc = PYTM_E_INVAL;
-    else if (a->tids_used >= a->tids_cap
-             || pytm_arena_back_(a, &a->tids_bk,
-                                 (a->tids_used + 1) * sizeof *a->tids)
-                    != 0) {
+    else if (a->tids_used >= a->tids_cap) {
         rc = PYTM_E_FULL;
         _Atomic uint64_t *c = &a->h->counters.threads_unknown;
         atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)

@@ -29,13 +29,6 @@ struct arena_table {
     uint32_t used;
 };
 
-/* The allocated prefix of one append-only section (arena_backing.c). */
-struct arena_backing {
-    uint64_t offset; /* section start in the file */
-    uint64_t limit;  /* section bytes: capacity * entry size */
-    uint64_t backed; /* bytes from offset allocated so far, <= limit */
-};
-
 struct pytm_arena {
     /* Immutable after pytm_arena_create. */
     uint8_t *base;                 /* the MAP_SHARED mapping */
@@ -54,8 +47,6 @@ struct pytm_arena {
     struct pytm_arena_tb *tbs;
     uint64_t tbs_cap;
     char path[PATH_MAX];
-    int fd;                        /* O_RDWR, kept for backing steps;
-                                      closed by pytm_arena_close */
 
     /* Protects everything below up to `private_bytes`: the dedupe tables
      * and the private mirrors of the published counters (the writer
@@ -72,12 +63,6 @@ struct pytm_arena {
     uint64_t frame_ids_used;
     uint64_t tbs_used;
     uint64_t tids_used;
-    /* Allocated prefixes; the writer never touches a byte past them. */
-    struct arena_backing strings_bk;
-    struct arena_backing frames_bk;
-    struct arena_backing frame_ids_bk;
-    struct arena_backing tbs_bk;
-    struct arena_backing tids_bk;
 
     /* Bytes of private memory (this struct + tables). Written under
      * `lock`, read lock-free by pytm_arena_memory_usage: atomic. */
@@ -88,13 +73,6 @@ struct pytm_arena {
      * FREE, so while a claimer holds a reservation at least one slot is
      * FREE and its scan cannot come back empty under churn. */
     _Atomic uint32_t threads_reserved;
-
-    /* Tracebacks whose entries are allocated (tbs_bk.backed / 64).
-     * Stored under `lock` when a step succeeds, loaded relaxed by the
-     * lock-free record_alloc/record_free guard: an id the caller got
-     * from an intern call is below it (the intern's unlock, or whatever
-     * passed the id on, orders the store before the load). */
-    _Atomic uint64_t tbs_backed;
 };
 
 /* Per-thread splits (tbs past the first of their stack) use at most
@@ -105,28 +83,5 @@ struct pytm_arena {
  * close, single-threaded). init returns 0 or PYTM_E_NOMEM. */
 int pytm_arena_tables_init_(struct pytm_arena *a);
 void pytm_arena_tables_done_(struct pytm_arena *a);
-
-/* arena_backing.c: posix_fallocate, or the test seam when it is set.
- * Returns 0 or an errno value. */
-int pytm_arena_fallocate_(int fd, uint64_t offset, uint64_t len);
-
-/* An empty prefix of the section [offset, offset + limit). */
-void pytm_arena_backing_init_(struct arena_backing *b, uint64_t offset,
-                              uint64_t limit);
-
-/* Allocates b's prefix up to `need` bytes, rounded up to
- * PYTM_ARENA_BACKING_STEP (at most limit). Returns 0, or PYTM_E_FULL
- * (need > limit, or the allocation failed: b is unchanged). Under
- * a->lock. */
-int pytm_arena_back_slow_(struct pytm_arena *a, struct arena_backing *b,
-                          uint64_t need);
-
-/* 0 when the first `need` bytes of b's section are allocated, else the
- * slow path above. */
-static inline int
-pytm_arena_back_(struct pytm_arena *a, struct arena_backing *b, uint64_t need)
-{
-    return need <= b->backed ? 0 : pytm_arena_back_slow_(a, b, need);
-}
 
 #endif /* PYTM_SHM_ARENA_INTERNAL_H */

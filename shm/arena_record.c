@@ -34,8 +34,8 @@ void
 pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id, int64_t est_size,
                         int64_t est_count)
 {
-    if (tb_id >= atomic_load_explicit(&a->tbs_backed, memory_order_relaxed))
-        return; /* caller bug; never scribble outside the backed table */
+    if (tb_id >= a->tbs_cap)
+        return; /* caller bug; never scribble outside the table */
     struct pytm_arena_tb *tb = &a->tbs[tb_id];
     const memory_order rx = memory_order_relaxed;
     atomic_fetch_add_explicit(&tb->size, est_size, rx);
@@ -56,7 +56,7 @@ void
 pytm_arena_record_free(struct pytm_arena *a, uint32_t tb_id, int64_t est_size,
                        int64_t est_count)
 {
-    if (tb_id >= atomic_load_explicit(&a->tbs_backed, memory_order_relaxed))
+    if (tb_id >= a->tbs_cap)
         return;
     struct pytm_arena_tb *tb = &a->tbs[tb_id];
     const memory_order rx = memory_order_relaxed;

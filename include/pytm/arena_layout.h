@@ -49,9 +49,7 @@
  *   frame_ids_used, every frame id below frames_used; with
  *   PYTM_ARENA_FLAG_THREADS every tb.thread <= thread_ids_used and each
  *   identity's py_name a string record or PYTM_ARENA_NO_NAME; without
- *   it thread_ids and thread_ids_used zero; the file holds data, not a
- *   hole, below every *_used (it is sparse past them: docs/arena.md
- *   section 2.1).
+ *   it thread_ids and thread_ids_used zero.
  */
 #ifndef PYTM_ARENA_LAYOUT_H
 #define PYTM_ARENA_LAYOUT_H

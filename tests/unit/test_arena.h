@@ -1,6 +1,5 @@
 /* test_arena: the fixture and the test functions shared by test_arena.c
- * (single-threaded cases, main), test_arena_mt.c (threaded cases),
- * test_arena_splits.c and test_arena_backing.c (on-demand backing). */
+ * (single-threaded cases, main) and test_arena_mt.c (threaded cases). */
 #ifndef PYTM_TEST_ARENA_H
 #define PYTM_TEST_ARENA_H
 
@@ -35,8 +34,5 @@ void test_record_threads(void **state);
 void test_thread_slots(void **state);
 void test_thread_slots_threads(void **state);
 void test_split_budget_folds(void **state);
-void test_backing_sparse_at_create(void **state);
-void test_backing_grows_in_steps(void **state);
-void test_backing_failure_is_full(void **state);
 
 #endif /* PYTM_TEST_ARENA_H */

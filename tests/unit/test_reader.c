@@ -504,7 +504,6 @@ main(void)
         T(test_corrupt_header),
         T(test_corrupt_tables),
         T(test_truncated_after_attach),
-        T(test_hole_below_published),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -48,6 +48,5 @@ int test_reader_try(const char *path, struct pytm_snap *snap);
 void test_corrupt_header(void **state);
 void test_corrupt_tables(void **state);
 void test_truncated_after_attach(void **state);
-void test_hole_below_published(void **state);
 
 #endif /* PYTM_TEST_READER_H */

@@ -10,7 +10,6 @@
  */
 #include "test_reader.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -215,56 +214,4 @@ test_truncated_after_attach(void **state)
         assert_int_equal(pytm_reader_liveness(r), PYTM_LIVE_STOPPED);
     }
     pytm_reader_close(r);
-}
-
-/* The writer allocates every byte below a published count before it
- * publishes it (shm/arena_backing.c), so a hole under a count is a
- * hostile file. On tmpfs even reading it would allocate (and, with
- * tmpfs full, SIGBUS): the snapshot must refuse it. Each case punches
- * the page holding one section's first entries out of a copy; the
- * control case punches nothing. Zeros there would pass most checks
- * (tb {0, 0, ...}, frame ids 0), so only the hole check catches them. */
-void
-test_hole_below_published(void **state)
-{
-    struct fixture *f = *state;
-    const uint64_t offs[] = {0, f->h->tracebacks.offset,
-                             f->h->frame_ids.offset, f->h->frames.offset,
-                             f->h->strings.offset};
-    for (size_t i = 0; i < sizeof offs / sizeof offs[0]; i++) {
-        char path[PATH_MAX], name[32];
-        size_t size;
-        snprintf(name, sizeof name, "pytm-55555%zu", i);
-        uint8_t *m = test_reader_copy(f, name, path, &size);
-        munmap(m, size);
-        if (offs[i] != 0) {
-            int fd = open(path, O_RDWR);
-            assert_true(fd >= 0);
-            assert_int_equal(fallocate(fd,
-                                       FALLOC_FL_PUNCH_HOLE
-                                           | FALLOC_FL_KEEP_SIZE,
-                                       (off_t)(offs[i] & ~(uint64_t)4095),
-                                       4096),
-                             0);
-            close(fd);
-        }
-        print_message("hole at %#llx\n", (unsigned long long)offs[i]);
-        assert_int_equal(test_reader_try(path, &f->snap),
-                         offs[i] == 0 ? 0 : PYTM_E_CORRUPT);
-        pytm_snap_free(&f->snap);
-        pytm_snap_init(&f->snap);
-        unlink(path);
-    }
-
-    /* a live arena whose count runs past the allocated tracebacks (the
-     * first step, plus the page rounding of its end) */
-    _Atomic uint64_t *used = &f->h->published.tracebacks_used;
-    uint64_t n = atomic_load(used);
-    assert_true(2 * PYTM_ARENA_BACKING_STEP / 64 <= f->h->tracebacks.capacity);
-    atomic_store(used, 2 * PYTM_ARENA_BACKING_STEP / 64);
-    char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s", pytm_arena_path(f->a));
-    assert_int_equal(test_reader_try(path, &f->snap), PYTM_E_CORRUPT);
-    atomic_store(used, n);
-    assert_int_equal(test_reader_try(path, &f->snap), 0);
 }
