@@ -101,12 +101,13 @@ def test_accuracy_runs_are_seeded_through_pytm_seed(monkeypatch):
     # WHEN the accuracy figure runs 3 seeds
     out = accuracy.run("python3", {"X": "1"}, 3)
     # THEN the recorder's seed variable is named, the reference runs carry
-    # no seed, and the sampled runs of each interval get seeds 1, 2, 3
+    # no seed, and the sampled runs of each of the four intervals (I/8,
+    # I/4, I, 4I) get seeds 1, 2, 3
     assert out["seed_env"] == "PYTM_SEED"
     assert [e.get("PYTM_SEED") for t, e in envs if t != "pytm-1"] == \
         [None, None]
     sampled = [e["PYTM_SEED"] for t, e in envs if t == "pytm-1"]
-    assert sampled == ["1", "2", "3"] * 3
+    assert sampled == ["1", "2", "3"] * 4
     assert all(e["X"] == "1" for _, e in envs)
 
 
