@@ -377,10 +377,11 @@ tb_append_locked(struct pytm_arena *a, uint32_t hash, uint32_t frames_at,
 static int
 back_next_tb(struct pytm_arena *a)
 {
-    uint64_t before = a->tbs_bk.backed;
-    int rc = pytm_arena_backing_ensure(&a->tbs_bk,
-                                       (a->tbs_used + 1) * sizeof *a->tbs);
-    if (rc == 0 && a->tbs_bk.backed != before)
+    uint64_t need = (a->tbs_used + 1) * sizeof *a->tbs;
+    if (need <= a->tbs_bk.backed)
+        return 0; /* the steady state: one compare */
+    int rc = pytm_arena_backing_grow(&a->tbs_bk, need);
+    if (rc == 0)
         /* Release: the step above happened before. Paired with the
          * acquire in arena_record.c record_alloc/record_free. */
         atomic_store_explicit(&a->tbs_backed,
