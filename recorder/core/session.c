@@ -367,7 +367,7 @@ pytm_session_interval(void)
  *     carried over (the child starts empty). Unless keep=True, the new
  *     arena's name is removed right away: fork children often end with
  *     os._exit() (multiprocessing does), which runs no exit handler, and
- *     a named arena would then leak a reserved tmpfs object per child.
+ *     a named arena would then leak a tmpfs object per child.
  *     Such an arena is private to the child (arena_path() is None; the
  *     in-process API works). With keep=True the child's arena stays
  *     named and visible to pytmtop, like the parent's.
