@@ -14,7 +14,8 @@
     X(MAGIC, 6, "not a pytm arena (bad magic)")                            \
     X(VERSION, 7, "arena layout version not supported")                    \
     X(ENDIAN, 8, "arena written with another byte order")                  \
-    X(CORRUPT, 9, "arena is corrupt (a size or offset is out of bounds)")  \
+    X(CORRUPT, 9, "arena is corrupt (a size or offset is out of bounds, "  \
+                  "or published data lies in a hole of the file)")        \
     X(FULL, 10, "arena section is full")                                   \
     X(INVAL, 11, "invalid argument")                                       \
     X(NOTREADY, 12, "arena is still being created")                        \

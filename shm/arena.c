@@ -7,9 +7,19 @@
  * or pytm-<pid>-N (N = 1..9) when that name is taken. It is created with
  * O_CREAT|O_EXCL|O_NOFOLLOW, so a file or symlink planted at the name is
  * never followed or reused (the next suffix is tried), then fchmod'ed to
- * 0600 whatever the umask. Its full size is reserved by posix_fallocate
- * before it is mapped, so no page of the mapping can SIGBUS later for
- * lack of tmpfs space.
+ * 0600 whatever the umask. It gets its full size with ftruncate (so
+ * the layout and every offset are those of a full file), but only the
+ * header and the thread slots, which are written lock-free, are
+ * allocated (posix_fallocate) before it is mapped. The growable
+ * sections (thread_ids, strings, frames, frame_ids, tracebacks) are
+ * allocated from their start in 64 KiB steps as they fill, under the
+ * intern lock, before anything is written there (arena_backing.h). The
+ * writer never touches an unallocated byte, so no page it writes can
+ * SIGBUS for lack of tmpfs space: a step that cannot be allocated makes
+ * that section full (PYTM_E_FULL). The file past each section's used
+ * part is a hole; a reader requires data below every published count.
+ * The fd stays open (O_CLOEXEC) for the steps until close; a fork child
+ * closes its copy with pytm_arena_forget.
  *
  * Sections. After the 4096-byte header, each section starts on a
  * 64-byte boundary (see split_sections):
@@ -257,6 +267,16 @@ set_sections(struct pytm_arena *a)
     a->frame_ids_cap = h->frame_ids.capacity;
     a->tbs = (struct pytm_arena_tb *)(a->base + h->tracebacks.offset);
     a->tbs_cap = h->tracebacks.capacity;
+    pytm_arena_backing_init(&a->tids_bk, a->fd, h->thread_ids.offset,
+                            a->tids_cap * sizeof *a->tids);
+    pytm_arena_backing_init(&a->strings_bk, a->fd, h->strings.offset,
+                            a->strings_cap);
+    pytm_arena_backing_init(&a->frames_bk, a->fd, h->frames.offset,
+                            a->frames_cap * sizeof *a->frames);
+    pytm_arena_backing_init(&a->frame_ids_bk, a->fd, h->frame_ids.offset,
+                            a->frame_ids_cap * sizeof *a->frame_ids);
+    pytm_arena_backing_init(&a->tbs_bk, a->fd, h->tracebacks.offset,
+                            a->tbs_cap * sizeof *a->tbs);
 }
 
 int
@@ -297,7 +317,11 @@ pytm_arena_create(const struct pytm_arena_config *cfg, struct pytm_arena **out)
     rc = PYTM_E_IO;
     if (fchmod(fd, 0600) != 0)
         goto fail_unlink;
-    int err = posix_fallocate(fd, 0, (off_t)size);
+    /* Full size, allocated only for the header and the thread slots
+     * (they precede thread_ids, the first growable section). */
+    if (ftruncate(fd, (off_t)size) != 0)
+        goto fail_unlink;
+    int err = posix_fallocate(fd, 0, (off_t)sec.thread_ids.offset);
     if (err != 0) {
         errno = err;
         goto fail_unlink;
@@ -305,8 +329,7 @@ pytm_arena_create(const struct pytm_arena_config *cfg, struct pytm_arena **out)
     void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (map == MAP_FAILED)
         goto fail_unlink;
-    close(fd);
-    fd = -1;
+    a->fd = fd; /* kept for the backing steps; fail_* still closes fd */
     a->base = map;
     a->h = map;
     a->h->threads = sec.threads;
@@ -358,9 +381,20 @@ pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting)
     if (!keep)
         unlink(a->path);
     munmap(a->base, a->size);
+    if (a->fd >= 0)
+        close(a->fd);
     pthread_mutex_destroy(&a->lock);
     pytm_arena_tables_done_(a);
     free(a);
+}
+
+void
+pytm_arena_forget(struct pytm_arena *a)
+{
+    if (a && a->fd >= 0) {
+        close(a->fd);
+        a->fd = -1;
+    }
 }
 
 const char *

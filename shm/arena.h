@@ -51,9 +51,15 @@ struct pytm_arena;
 
 /* Creates the shm object <shm_dir>/pytm-<pid> (or pytm-<pid>-N, N<=9,
  * when the name is taken) with O_CREAT|O_EXCL|O_NOFOLLOW, mode 0600,
- * reserves its whole size up front (posix_fallocate, so no page of it
- * can SIGBUS later), maps it, splits it into sections and publishes the
- * header (state RUNNING).
+ * gives it its full size (ftruncate) but allocates (posix_fallocate)
+ * only the header and the thread slots, maps it, splits it into
+ * sections and publishes the header (state RUNNING). The growable
+ * sections are allocated by the intern calls, 64 KiB at a time, before
+ * anything is written there (shm/arena_backing.h): no byte the writer
+ * touches can SIGBUS for lack of tmpfs space, and a step that cannot be
+ * allocated (ENOSPC...) makes that section full (PYTM_E_FULL). The rest
+ * of the file is a hole that lies past every published count. The fd
+ * stays open (O_CLOEXEC) until close, for those steps.
  * On success *out owns the mapping and 0 is returned. On failure a
  * negative PYTM_E_* is returned, nothing is left on disk, *out is NULL.
  * Allocates its private state with malloc (not through Python). */
@@ -66,6 +72,16 @@ int pytm_arena_create(const struct pytm_arena_config *cfg,
  * The caller guarantees no other thread still uses `a`. */
 void pytm_arena_close(struct pytm_arena *a, bool keep, bool exiting);
 
+/* For a fork child that inherited `a` from its parent: closes the
+ * child's copy of the arena's fd, so that the child (and its own fork
+ * children) holds no fd to the parent's arena. Touches nothing else:
+ * not the arena (the parent still writes it), its mapping, the private
+ * tables nor `a` itself (another thread of the parent may have been
+ * changing them at fork time); they stay allocated and unused. `a` must
+ * not be passed to any call afterwards; a header pointer taken before
+ * stays readable (the mapping is kept). Safe on NULL. */
+void pytm_arena_forget(struct pytm_arena *a);
+
 /* Path of the object ("/dev/shm/pytm-1234"), valid until close. */
 const char *pytm_arena_path(const struct pytm_arena *a);
 
@@ -74,8 +90,10 @@ struct pytm_arena_header *pytm_arena_header(struct pytm_arena *a);
 
 /* Interns a UTF-8 string (len bytes, need not be NUL-terminated) and
  * stores its id in *sid. Same bytes always give the same id.
- * Returns 0, or PYTM_E_FULL when the pool has no room (nothing is
- * published; the caller counts a drop). Thread-safe. */
+ * Returns 0, or PYTM_E_FULL when the pool has no room or its next
+ * 64 KiB step cannot be allocated (nothing is published; the caller
+ * counts a drop). Thread-safe. PYTM_E_FULL means the same for every
+ * intern call below. */
 int pytm_arena_intern_string(struct pytm_arena *a, const char *s, size_t len,
                              uint32_t *sid);
 
@@ -126,8 +144,10 @@ uint32_t pytm_arena_tb_count(struct pytm_arena *a);
 
 /* Records a sampled allocation of estimated size `est_size` and count
  * `est_count` against traceback tb_id and adjusts the global current and
- * peak. tb_id must be an id returned by pytm_arena_intern_traceback.
- * Lock-free (relaxed atomic RMW), any thread. */
+ * peak. tb_id must be an id returned by pytm_arena_intern_traceback;
+ * an id not yet published is ignored (never written: the bytes past
+ * the published tracebacks may be unallocated). Lock-free (relaxed
+ * atomic RMW), any thread. */
 void pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id,
                              int64_t est_size, int64_t est_count);
 

@@ -6,7 +6,10 @@
  * Everything here runs under a->lock. A miss:
  *   1. makes sure the dedupe table has room (grows it first, so a failed
  *      growth publishes nothing),
- *   2. checks the section has room, else PYTM_E_FULL, nothing written,
+ *   2. checks the section has room and that the bytes it will write are
+ *      allocated, taking a 64 KiB step if not (arena_backing.h; one
+ *      compare when they are): no room or a step that fails is
+ *      PYTM_E_FULL, nothing written,
  *   3. writes the entry past the published end,
  *   4. release-stores the section's published counter.
  * Release stores here pair with the acquire loads in reader_snap.c
@@ -195,7 +198,8 @@ intern_string_locked(struct pytm_arena *a, const char *s, size_t len,
     }
     uint64_t rs = PYTM_ARENA_STRING_RECORD_SIZE(len);
     uint64_t at = a->strings_used;
-    if (rs > a->strings_cap - at)
+    if (rs > a->strings_cap - at
+        || pytm_arena_backing_ensure(&a->strings_bk, at + rs) != 0)
         return PYTM_E_FULL;
     int rc = table_reserve(a, t);
     if (rc != 0)
@@ -250,7 +254,10 @@ intern_frame_locked(struct pytm_arena *a, uint32_t filename, uint32_t lineno,
             return 0;
         }
     }
-    if (a->frames_used >= a->frames_cap)
+    if (a->frames_used >= a->frames_cap
+        || pytm_arena_backing_ensure(&a->frames_bk, (a->frames_used + 1)
+                                                        * sizeof *a->frames)
+               != 0)
         return PYTM_E_FULL;
     int rc = table_reserve(a, t);
     if (rc != 0)
@@ -364,6 +371,25 @@ tb_append_locked(struct pytm_arena *a, uint32_t hash, uint32_t frames_at,
     return id;
 }
 
+/* Allocates the entry tbs[tbs_used] (the caller checked tbs_used <
+ * tbs_cap) and mirrors the allocated entry count for the lock-free
+ * guard of record_alloc/record_free. 0 or PYTM_E_FULL. */
+static int
+back_next_tb(struct pytm_arena *a)
+{
+    uint64_t need = (a->tbs_used + 1) * sizeof *a->tbs;
+    if (need <= a->tbs_bk.backed)
+        return 0; /* the steady state: one compare */
+    int rc = pytm_arena_backing_grow(&a->tbs_bk, need);
+    if (rc == 0)
+        /* Release: the step above happened before. Paired with the
+         * acquire in arena_record.c record_alloc/record_free. */
+        atomic_store_explicit(&a->tbs_backed,
+                              a->tbs_bk.backed / sizeof *a->tbs,
+                              memory_order_release);
+    return rc;
+}
+
 /* Per-thread split budget: tbs beyond the first of their stack (the
  * "splits") may use at most this many of the section's entries. */
 static uint64_t
@@ -390,7 +416,9 @@ split_locked(struct pytm_arena *a, uint32_t base, uint32_t hash,
         return 0;
     }
     uint64_t splits = a->tbs_used - a->stack_tab.used;
-    if (splits >= split_budget(a) || a->tbs_used >= a->tbs_cap) {
+    /* A step that cannot be allocated is a full section: fold too. */
+    if (splits >= split_budget(a) || a->tbs_used >= a->tbs_cap
+        || back_next_tb(a) != 0) {
         if (bt != 0) {
             /* Relaxed: a reader may see k or 0 for a while; both are
              * valid (docs/arena.md "Threads"). */
@@ -430,7 +458,13 @@ intern_tb_locked(struct pytm_arena *a, const uint32_t *ids, uint32_t nframe,
     int64_t base = stack_lookup(a, shash, ids, nframe, total);
     if (base >= 0) /* the stack is known: no second frame list */
         return split_locked(a, (uint32_t)base, hash, thread, tb_id);
-    if (a->tbs_used >= a->tbs_cap || nframe > a->frame_ids_cap - a->frame_ids_used)
+    if (a->tbs_used >= a->tbs_cap
+        || nframe > a->frame_ids_cap - a->frame_ids_used
+        || pytm_arena_backing_ensure(&a->frame_ids_bk,
+                                     (a->frame_ids_used + nframe)
+                                         * sizeof *a->frame_ids)
+               != 0
+        || back_next_tb(a) != 0)
         return PYTM_E_FULL;
     int rc = table_reserve(a, &a->tb_tab);
     if (rc == 0)
@@ -463,7 +497,10 @@ pytm_arena_intern_thread(struct pytm_arena *a, int32_t tid, uint64_t ident,
     pthread_mutex_lock(&a->lock);
     if (py_name != PYTM_ARENA_NO_NAME && !string_is_record(a, py_name))
         rc = PYTM_E_INVAL;
-    else if (a->tids_used >= a->tids_cap) {
+    else if (a->tids_used >= a->tids_cap
+             || pytm_arena_backing_ensure(&a->tids_bk, (a->tids_used + 1)
+                                                           * sizeof *a->tids)
+                    != 0) {
         rc = PYTM_E_FULL;
         _Atomic uint64_t *c = &a->h->counters.threads_unknown;
         atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed)
@@ -553,7 +590,7 @@ pytm_arena_intern_traceback_thread(struct pytm_arena *a,
 uint32_t
 pytm_arena_tb_count(struct pytm_arena *a)
 {
-    /* Acquire: paired with the release in intern_tb_locked, so that the
+    /* Acquire: paired with the release in tb_append_locked, so that the
      * caller may read every tb below the count. */
     return (uint32_t)atomic_load_explicit(&a->h->published.tracebacks_used,
                                           memory_order_acquire);

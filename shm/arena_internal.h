@@ -1,6 +1,7 @@
 /* shm/arena_internal: the writer's private state, shared by the files
  * that implement shm/arena.h (arena.c: lifecycle, arena_intern.c:
- * interning, arena_record.c: aggregates, counters and thread slots).
+ * interning, arena_record.c: aggregates, counters and thread slots;
+ * arena_backing.c allocates the growable sections).
  * Not installed, not used outside shm/arena*.c (tests may include it to
  * inspect private counters).
  */
@@ -13,6 +14,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "arena_backing.h"
 
 /* One open-addressing dedupe table (linear probing, power-of-two size).
  * A slot holds the key's hash and id+1 (0 = empty); the key itself is
@@ -47,11 +49,14 @@ struct pytm_arena {
     struct pytm_arena_tb *tbs;
     uint64_t tbs_cap;
     char path[PATH_MAX];
+    int fd;                        /* O_RDWR|O_CLOEXEC, kept open for the
+                                      backing steps; closed by close or
+                                      (a fork child's copy) by forget */
 
-    /* Protects everything below up to `private_bytes`: the dedupe tables
-     * and the private mirrors of the published counters (the writer
-     * bounds every write by these, never by the arena's copies, which
-     * it only stores and reports). */
+    /* Protects everything below up to `private_bytes`: the dedupe tables,
+     * the private mirrors of the published counters (the writer bounds
+     * every write by these, never by the arena's copies, which it only
+     * stores and reports) and the sections' allocated prefixes. */
     pthread_mutex_t lock;
     struct arena_table str_tab;
     struct arena_table frame_tab;
@@ -63,6 +68,13 @@ struct pytm_arena {
     uint64_t frame_ids_used;
     uint64_t tbs_used;
     uint64_t tids_used;
+    /* The allocated prefix of each growable section (arena_backing.h):
+     * the writer never touches a byte past it. */
+    struct pytm_arena_backing tids_bk;
+    struct pytm_arena_backing strings_bk;
+    struct pytm_arena_backing frames_bk;
+    struct pytm_arena_backing frame_ids_bk;
+    struct pytm_arena_backing tbs_bk;
 
     /* Bytes of private memory (this struct + tables). Written under
      * `lock`, read lock-free by pytm_arena_memory_usage: atomic. */
@@ -73,6 +85,12 @@ struct pytm_arena {
      * FREE, so while a claimer holds a reservation at least one slot is
      * FREE and its scan cannot come back empty under churn. */
     _Atomic uint32_t threads_reserved;
+
+    /* Tracebacks whose entries are allocated (tbs_bk.backed / 64): the
+     * bound of the lock-free record_alloc/record_free. Release-stored
+     * under `lock` after each tb step (arena_intern.c back_next_tb),
+     * acquire-loaded by them (arena_record.c). */
+    _Atomic uint64_t tbs_backed;
 };
 
 /* Per-thread splits (tbs past the first of their stack) use at most

@@ -34,7 +34,10 @@ void
 pytm_arena_record_alloc(struct pytm_arena *a, uint32_t tb_id, int64_t est_size,
                         int64_t est_count)
 {
-    if (tb_id >= a->tbs_cap)
+    /* Acquire: paired with the release in arena_intern.c back_next_tb;
+     * entries below the count are allocated (a caller bug past it must
+     * not fault a tmpfs hole). */
+    if (tb_id >= atomic_load_explicit(&a->tbs_backed, memory_order_acquire))
         return; /* caller bug; never scribble outside the table */
     struct pytm_arena_tb *tb = &a->tbs[tb_id];
     const memory_order rx = memory_order_relaxed;
@@ -56,7 +59,8 @@ void
 pytm_arena_record_free(struct pytm_arena *a, uint32_t tb_id, int64_t est_size,
                        int64_t est_count)
 {
-    if (tb_id >= a->tbs_cap)
+    /* Acquire: as in record_alloc. */
+    if (tb_id >= atomic_load_explicit(&a->tbs_backed, memory_order_acquire))
         return;
     struct pytm_arena_tb *tb = &a->tbs[tb_id];
     const memory_order rx = memory_order_relaxed;

@@ -220,7 +220,7 @@ attach(struct pytm_reader *r, const struct stat *st)
     r->map_size = (uint64_t)st->st_size;
     uint64_t magic = read_magic(r->map);
     if (magic == 0)
-        return PYTM_E_NOTREADY; /* fallocated, header not yet published */
+        return PYTM_E_NOTREADY; /* sized, header not yet published */
     memset(&r->id, 0, sizeof r->id);
     memcpy(&r->id, r->map, PYTM_ARENA_IDENTITY_SIZE);
     int rc = pytm_reader_validate_identity_(&r->id, r->map_size);

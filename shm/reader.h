@@ -115,8 +115,8 @@ int pytm_reader_clean_tree(const char *shm_dir, int64_t root_pid,
                            uint64_t root_ticks);
 
 /* Bounds the arenas that dead members of the tree (root_pid,
- * root_ticks) leave behind while the root runs (each holds its whole
- * reserved size in tmpfs): among the tree's arenas whose process is
+ * root_ticks) leave behind while the root runs (each holds its tables'
+ * pages in tmpfs, docs/arena.md section 2.1): among the tree's arenas whose process is
  * gone, removes those whose last sign of life (max of start, stop and
  * heartbeat times) is older than grace_ns before now, and beyond those,
  * all but the keep_max most recent. Never the root's arena nor a living

@@ -11,7 +11,9 @@
  *      and a frame after its filename, a counter loaded later is at least
  *      as new as what the earlier one depends on: every id we copy names
  *      an entry we also copy;
- *   3. each counter must be <= its section's capacity (else CORRUPT);
+ *   3. each counter must be <= its section's capacity, and the file
+ *      must hold data, not a hole, from the section's start up to the
+ *      end of what the counter publishes (SEEK_HOLE; else CORRUPT);
  *   4. memcpy the immutable part of each table, then walk and check the
  *      private copy (the writer may scribble on the shared one meanwhile;
  *      a hostile writer then produces garbage that fails the checks,
@@ -23,11 +25,14 @@
  * The string pool is copied as is: the snapshot's string i starts at the
  * record's bytes (record offset + 4), and the record's NUL closes it.
  */
+#define _GNU_SOURCE /* SEEK_HOLE */
 #include "reader.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "pytm_clock.h"
 #include "pytm_error.h"
@@ -67,6 +72,28 @@ read_thread_ids(const struct pytm_reader *r, struct published *p)
     return 0;
 }
 
+/* 0 when the file holds data over [offset, offset + bytes): the first
+ * hole at or after offset lies at or beyond the end of the published
+ * bytes. The writer allocates and writes every byte below a count
+ * before it publishes the count (shm/arena_backing.h), so a hole there
+ * is a broken or hostile file: PYTM_E_CORRUPT, before we read it. On
+ * tmpfs even a read fault on a hole allocates a page, and raises
+ * SIGBUS in the reader when tmpfs is full. A file system without
+ * SEEK_HOLE (EINVAL) is not checked; ENXIO (offset past the end) means
+ * the file shrank. */
+static int
+check_no_hole(const struct pytm_reader *r, uint64_t offset, uint64_t bytes)
+{
+    if (bytes == 0)
+        return 0;
+    off_t hole = lseek(r->fd, (off_t)offset, SEEK_HOLE);
+    if (hole < 0)
+        return errno == EINVAL ? 0
+               : errno == ENXIO ? PYTM_E_TRUNCATED
+                                : PYTM_E_IO;
+    return (uint64_t)hole < offset + bytes ? PYTM_E_CORRUPT : 0;
+}
+
 static int
 load_published(const struct pytm_reader *r, struct published *p)
 {
@@ -79,7 +106,11 @@ load_published(const struct pytm_reader *r, struct published *p)
                                          memory_order_acquire);
     if (p->thread_ids > r->id.thread_ids.capacity)
         return PYTM_E_CORRUPT; /* capacity 0 without FLAG_THREADS */
-    int rc = read_thread_ids(r, p);
+    int rc = check_no_hole(r, r->id.thread_ids.offset,
+                           p->thread_ids
+                               * sizeof(struct pytm_arena_thread_id));
+    if (rc == 0)
+        rc = read_thread_ids(r, p);
     if (rc != 0)
         return rc;
     p->frame_ids = atomic_load_explicit(&lp->frame_ids_used,
@@ -92,7 +123,19 @@ load_published(const struct pytm_reader *r, struct published *p)
         || p->frames > id->frames.capacity
         || p->strings > id->strings.capacity || p->strings % 4 != 0)
         return PYTM_E_CORRUPT;
-    return 0;
+    /* No hole below a count (step 3); the counts are within capacity,
+     * so no product overflows. */
+    if ((rc = check_no_hole(r, id->tracebacks.offset,
+                            p->tbs * sizeof(struct pytm_arena_tb)))
+            != 0
+        || (rc = check_no_hole(r, id->frame_ids.offset,
+                               p->frame_ids * sizeof(uint32_t)))
+               != 0
+        || (rc = check_no_hole(r, id->frames.offset,
+                               p->frames * sizeof(struct pytm_arena_frame)))
+               != 0)
+        return rc;
+    return check_no_hole(r, id->strings.offset, p->strings);
 }
 
 static void *

@@ -49,7 +49,9 @@
  *   frame_ids_used, every frame id below frames_used; with
  *   PYTM_ARENA_FLAG_THREADS every tb.thread <= thread_ids_used and each
  *   identity's py_name a string record or PYTM_ARENA_NO_NAME; without
- *   it thread_ids and thread_ids_used zero.
+ *   it thread_ids and thread_ids_used zero; and that the file holds data,
+ *   not a hole, from each section's start up to its published end (the
+ *   file is sparse past it: docs/arena.md section 2.1).
  */
 #ifndef PYTM_ARENA_LAYOUT_H
 #define PYTM_ARENA_LAYOUT_H

@@ -358,15 +358,16 @@ pytm_session_interval(void)
  *     a C-level fork() may be about to exec.
  *   os.register_at_fork(after_in_child=...) -> after_fork_child (GIL):
  *     releases the private tables and code references. The parent's
- *     arena is never written, closed nor unlinked by the child: the shm
- *     API has no "forget" call, so its mapping is left mapped and
- *     forgotten. Then, like tracemalloc (which keeps tracing in the
+ *     arena is never written, closed nor unlinked by the child:
+ *     pytm_arena_forget closes only the child's copy of its fd (kept by
+ *     the writer for its backing steps), and its mapping is left mapped
+ *     and forgotten. Then, like tracemalloc (which keeps tracing in the
  *     child), tracing resumes in the child with the parent's settings in
  *     a NEW arena <shm dir>/pytm-<child pid>. The parent's traces are not
  *     carried over (the child starts empty). Unless keep=True, the new
  *     arena's name is removed right away: fork children often end with
  *     os._exit() (multiprocessing does), which runs no exit handler, and
- *     a named arena would then leak a reserved tmpfs object per child.
+ *     a named arena would then leak a tmpfs object per child.
  *     Such an arena is private to the child (arena_path() is None; the
  *     in-process API works). With keep=True the child's arena stays
  *     named and visible to pytmtop, like the parent's.
@@ -422,7 +423,9 @@ pytm_session_after_fork_child(void)
     int64_t tree_root = g.hdr->tree_root_pid;
     uint64_t tree_ticks = g.hdr->tree_root_start_ticks;
     /* The parent's arena: leave its mapping alone, never close it here
-     * (that would mark it stopped and unlink the parent's object). */
+     * (that would mark it stopped and unlink the parent's object); only
+     * our inherited copy of its fd goes. */
+    pytm_arena_forget(g.arena);
     g.arena = NULL;
     g.hdr = NULL;
     g.tbs = NULL;

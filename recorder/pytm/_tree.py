@@ -27,7 +27,7 @@ shows their last figures); the root removes its tree's arenas at exit
 (``clean_at_exit``) unless ``--keep``. Meanwhile every new member of the
 tree, as it starts, removes the arenas of dead members whose last sign
 of life is older than GRACE_S, and all but the KEEP_DEAD most recent
-ones (``reap``): each arena holds its whole reserved size in tmpfs, and
+ones (``reap``): each arena holds its tables' pages in tmpfs, and
 a long-lived root with recycled workers (gunicorn max_requests, Pool
 maxtasksperchild) would otherwise pile them up. A running pytmtop keeps
 the figures it has read. A root killed by a signal leaves the arenas

@@ -174,6 +174,18 @@ import json, os, sys, pytm
 keep = sys.argv[1] == "keep"
 pytm.start(2, sample_interval=1, keep=keep)
 path = pytm.arena_path()
+st = os.stat(path)
+parent_arena = (st.st_dev, st.st_ino)
+def fds_to(file_id):
+    n = 0
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            s = os.stat("/proc/self/fd/" + fd)
+        except OSError:
+            continue
+        n += (s.st_dev, s.st_ino) == file_id
+    return n
+parent_fds = fds_to(parent_arena)
 before = pytm.get_traced_memory()[0]
 r, w = os.pipe()
 pid = os.fork()
@@ -186,7 +198,8 @@ if pid == 0:
     msg = json.dumps({"tracing": pytm.is_tracing(), "path": pytm.arena_path(),
                       "pid": os.getpid(), "c0": c0, "c1": c1,
                       "tb": tb is not None,
-                      "limit": pytm.get_traceback_limit()})
+                      "limit": pytm.get_traceback_limit(),
+                      "parent_arena_fds": fds_to(parent_arena)})
     os.write(w, msg.encode())
     os._exit(0)   # no exit handlers, like multiprocessing workers
 os.close(w)
@@ -199,7 +212,7 @@ grown = pytm.get_traced_memory()[0] - after
 pytm.stop()
 print(json.dumps({"child": child, "status": status, "exists": exists,
                   "before": before, "after": after, "grown": grown,
-                  "parent_path": path}))
+                  "parent_path": path, "parent_fds": parent_fds}))
 """
 
 
@@ -208,12 +221,15 @@ def test_fork_child_traces_into_private_arena(run_py):
     WHEN it forks and the child allocates, then leaves with os._exit
     THEN the child keeps tracing (like tracemalloc) into its own unnamed
     arena (arena_path() None, nothing left in /dev/shm), the parent's
-    arena and counters never see the child's allocations, and the parent
-    keeps tracing."""
+    arena and counters never see the child's allocations, the child holds
+    no fd to the parent's arena (the parent keeps one for its backing
+    steps), and the parent keeps tracing."""
     r = run_py(FORK, "nokeep").json()
     c = r["child"]
     assert c["tracing"] is True and c["path"] is None
     assert c["limit"] == 2 and c["tb"] is True
+    assert r["parent_fds"] == 1
+    assert c["parent_arena_fds"] == 0
     assert c["c1"] - c["c0"] >= 10000 * 1033
     assert not os.path.exists("/dev/shm/pytm-%d" % c["pid"])
     assert r["status"] == 0

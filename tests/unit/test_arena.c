@@ -1,7 +1,8 @@
 /* Unit tests for shm/arena (the writer): create/close and naming,
  * interning (single- and multi-threaded), FULL handling, aggregates,
  * counters and thread slots. Every arena lives in a private temp dir
- * (cfg.shm_dir), never in /dev/shm. Threaded tests are in
+ * (cfg.shm_dir), never in /dev/shm itself (test_arena_backing.c's dir
+ * is under /dev/shm: it needs tmpfs). Threaded tests are in
  * test_arena_mt.c (same program).
  */
 #include "test_arena.h"
@@ -14,36 +15,53 @@
 #include <time.h>
 #include <unistd.h>
 
-static int
-setup(void **state)
+int
+test_arena_fixture_setup(void **state, const char *dir_template, bool create)
 {
     struct fixture *f = test_calloc(1, sizeof *f);
     if (!f)
         return -1;
-    strcpy(f->dir, "/tmp/pytm-test-arena-XXXXXX");
-    if (!mkdtemp(f->dir))
+    snprintf(f->dir, sizeof f->dir, "%s", dir_template);
+    if (!mkdtemp(f->dir)) {
+        test_free(f);
         return -1;
+    }
     f->cfg.arena_size = 4u << 20;
     f->cfg.max_threads = 8;
     f->cfg.sample_interval = 1;
     f->cfg.nframe = 4;
     f->cfg.cmdline = "test";
     f->cfg.shm_dir = f->dir;
+    *state = f;
+    if (!create)
+        return 0;
     if (pytm_arena_create(&f->cfg, &f->a) != 0)
         return -1;
     f->h = pytm_arena_header(f->a);
-    *state = f;
     return 0;
 }
 
-static int
-teardown(void **state)
+int
+test_arena_fixture_teardown(void **state)
 {
     struct fixture *f = *state;
     pytm_arena_close(f->a, false, false);
     pytm_test_rm_rf(f->dir);
     test_free(f);
     return 0;
+}
+
+static int
+setup(void **state)
+{
+    return test_arena_fixture_setup(state, "/tmp/pytm-test-arena-XXXXXX",
+                                    true);
+}
+
+static int
+teardown(void **state)
+{
+    return test_arena_fixture_teardown(state);
 }
 
 struct pytm_arena *
@@ -553,6 +571,13 @@ main(void)
         T(test_thread_slots),      T(test_thread_slots_threads),
         T(test_split_budget_folds),
 #undef T
+#define B(fn) cmocka_unit_test_setup_teardown(fn, test_backing_setup, \
+                                              test_backing_teardown)
+        B(test_backing_sparse_at_create),
+        B(test_backing_follows_published),
+        B(test_backing_failure_is_full),
+        B(test_backing_forget_closes_fd),
+#undef B
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -504,6 +504,8 @@ main(void)
         T(test_corrupt_header),
         T(test_corrupt_tables),
         T(test_truncated_after_attach),
+        T(test_corrupt_holes),
+        T(test_holes_unchecked_without_seek_hole),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

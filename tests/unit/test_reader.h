@@ -1,6 +1,7 @@
 /* test_reader: fixture and helpers shared by test_reader.c (attach,
- * liveness, list/clean, permissions; main) and test_reader_corrupt.c
- * (validation of hostile arenas). */
+ * liveness, list/clean, permissions; main), test_reader_corrupt.c
+ * (validation of hostile arenas) and test_reader_holes.c (file holes
+ * below the published counts). */
 #ifndef PYTM_TEST_READER_H
 #define PYTM_TEST_READER_H
 
@@ -48,5 +49,8 @@ int test_reader_try(const char *path, struct pytm_snap *snap);
 void test_corrupt_header(void **state);
 void test_corrupt_tables(void **state);
 void test_truncated_after_attach(void **state);
+/* test_reader_holes.c */
+void test_corrupt_holes(void **state);
+void test_holes_unchecked_without_seek_hole(void **state);
 
 #endif /* PYTM_TEST_READER_H */
