@@ -93,6 +93,27 @@ def poll(argv):
     return json.loads(r.stdout)
 
 
+def wait_single_thread(pid, timeout=30.0):
+    """Waits until process pid runs one OS thread (its main thread)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        n = len(os.listdir("/proc/%d/task" % pid))
+        if n == 1:
+            return
+        assert time.monotonic() < deadline, "%d threads still alive" % n
+        time.sleep(0.01)
+
+
+def settled(argv, agrees, timeout=10.0):
+    """Polls argv until agrees(reading) or timeout; the last reading."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = poll(argv)
+        if agrees(r) or time.monotonic() >= deadline:
+            return r
+        time.sleep(0.05)
+
+
 def check_reading(d, last):
     assert d["traced_current"] >= 0, d
     assert d["traced_peak"] >= d["traced_current"], d
@@ -149,12 +170,22 @@ def test_load_polled_while_eight_threads_allocate(tmp_path):
         assert final, proc.stderr.read()
         assert final["ops"] > 10000
 
-        # quiescent now: exact equality with the independent count
-        d = poll([dump, "-p", pid])
+        # Quiescent: the workers' OS threads are gone (join() returns when
+        # a thread's tstate lock is released, before that thread's last
+        # frees run) and the main thread has gone from print() to
+        # readline(), whose temporaries it frees on the way. A reading
+        # taken while a free is half applied (a traceback's sums first,
+        # then traced memory: two atomics) differs by that free, so a
+        # reading is retried until the two agree, for at most 10 s; a
+        # real discrepancy never settles and fails below.
+        wait_single_thread(int(pid))
+        d = settled([dump, "-p", pid],
+                    lambda r: r["sum_tb_size"] == r["traced_current"])
         assert d["sum_tb_size"] == d["traced_current"], d
         if top:
-            t = poll([top, "--once", "--json", "--group", "lineno",
-                      "-p", pid])
+            t = settled([top, "--once", "--json", "--group", "lineno",
+                         "-p", pid],
+                        lambda r: r["total_size"] == r["traced_current"])
             rows = [r for r in t["rows"]
                     if r["filename"].endswith("loadwork.py")
                     and r["lineno"] == MAKE_LINE]
