@@ -2,7 +2,7 @@
 
     PYTHONPATH=BUILD/python python3 bench/ir_overhead.py
         [--workloads alloc_small,steady,threads4,mixed_stdlib]
-        [--tracers untraced,hook,pytm-1] [--python python3]
+        [--tracers untraced,hook,pytm-1] [--python python3] [--same-imports]
 
 Wall time on a shared 2-core machine cannot resolve the fast path's few
 instructions per call (docs/benchmarks.md, "Fast path"); callgrind's
@@ -24,6 +24,20 @@ overhead against untraced, then, in percentage points of untraced:
 "unsampled - hook", the fast path alone above the PEP 445 pass-through
 floor (issue 13's target: at most 2 points, marked met or missed), and
 "pytm-1 - hook", the same at the default interval, samples included.
+
+--same-imports: every child imports pytm and benchhook first, before the
+workload, whichever tracer it starts. By default each child imports only
+its own tracer's modules (in start()), and what an import leaves alive
+moves pymalloc's pools. On threads4 (3.11), importing pytm alone -- not
+starting it -- puts the untraced and the pass-through runs into a layout
+where every list calloc fills a pool and the free that follows puts it
+back on the used list (+6 and +2.5 instructions per call inside
+obmalloc, +18 M per run(), 0.85 points), which the default figures
+charge to pytm's fast path: unsampled - hook 1.92 points by default,
+1.15 with --same-imports. With the imports the same, the tracers differ
+by what start() and the hooks do. The layout any import leaves is luck
+that could as well fall the other way; this only makes it the same luck
+for every tracer.
 """
 
 from __future__ import annotations
@@ -46,6 +60,8 @@ UNSAMPLED = "pytm-1@%d" % (1 << 40)
 CHILD = r"""
 import gc, importlib, sys
 sys.path.insert(0, sys.argv[1])
+if sys.argv[5] == "1":
+    import benchhook, pytm  # noqa: F401 (--same-imports)
 from harness import tracers
 workload, tracer, k = sys.argv[2], sys.argv[3], int(sys.argv[4])
 name, _, interval = tracer.partition("@")
@@ -59,14 +75,16 @@ session.stop()
 """
 
 
-def callgrind_ir(python: str, workload: str, tracer: str, k: int) -> int:
+def callgrind_ir(python: str, workload: str, tracer: str, k: int,
+                 same_imports: bool = False) -> int:
     exe = os.path.realpath(python)
     env = dict(os.environ, PYTHONHASHSEED="0", PYTM_SEED="1")
     env["PYTHONPATH"] = os.pathsep.join(
         p for p in (benchhook_dir(), env.get("PYTHONPATH")) if p)
     out = subprocess.run(
         ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         exe, "-c", CHILD, HERE, workload, tracer, str(k)],
+         exe, "-c", CHILD, HERE, workload, tracer, str(k),
+         "1" if same_imports else "0"],
         capture_output=True, text=True, env=env,
         # ASLR off: glibc malloc's and pymalloc's costs depend a little on
         # where mmap puts things, which would add noise to K=2 - K=1
@@ -85,6 +103,8 @@ def main(argv=None) -> int:
                    default="alloc_small,steady,threads4,mixed_stdlib")
     p.add_argument("--tracers", default="untraced,hook,%s,pytm-1" % UNSAMPLED)
     p.add_argument("--python", default=sys.executable)
+    p.add_argument("--same-imports", action="store_true",
+                   help="import pytm and benchhook in every child first")
     a = p.parse_args(argv)
     tracers = a.tracers.split(",")
     if "untraced" not in tracers:
@@ -93,8 +113,8 @@ def main(argv=None) -> int:
     for w in a.workloads.split(","):
         per = {}
         for t in tracers:
-            per[t] = (callgrind_ir(a.python, w, t, 2)
-                      - callgrind_ir(a.python, w, t, 1))
+            per[t] = (callgrind_ir(a.python, w, t, 2, a.same_imports)
+                      - callgrind_ir(a.python, w, t, 1, a.same_imports))
         base = per["untraced"]
         print("workload %s (instructions per run(), callgrind)" % w)
         for t in tracers:

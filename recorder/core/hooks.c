@@ -90,11 +90,11 @@
 #include "tables.h"
 #include "threads.h"
 
-/* One per domain, the trampolines' ctx. `prev` and `session` are
- * written at install (GIL held, before the hooks go live, so
- * PyMem_SetAllocator's store publishes them) and read by the
- * trampolines; `installed` says our functions are somewhere in the
- * domain's chain (GIL). */
+/* One per domain. `prev` and `session` are written at install (GIL
+ * held, before the hooks go live, so PyMem_SetAllocator's store
+ * publishes them) and read by the trampolines; `installed` says our
+ * functions are somewhere in the domain's chain (GIL). The trampolines'
+ * ctx is not this struct but prev.ctx itself (see TRAMPOLINES). */
 struct hook_domain {
     PyMemAllocatorDomain domain;
     bool installed;
@@ -128,11 +128,14 @@ static struct hook_domain dom_obj = {.domain = PYMEM_DOMAIN_OBJ};
  * tracemalloc does. */
 #define NO_REENTRY_MAX 448u
 
+/* ctx is the trampoline's own argument, which is d->prev.ctx (see
+ * TRAMPOLINES): passing it on leaves %rdi alone in a tail call. */
 static ALWAYS_INLINE void *
-call_alloc(struct hook_domain *d, bool zeroed, size_t nelem, size_t elsize)
+call_alloc(struct hook_domain *d, void *ctx, bool zeroed, size_t nelem,
+           size_t elsize)
 {
-    return zeroed ? d->prev.calloc(d->prev.ctx, nelem, elsize)
-                  : d->prev.malloc(d->prev.ctx, elsize);
+    return zeroed ? d->prev.calloc(ctx, nelem, elsize)
+                  : d->prev.malloc(ctx, elsize);
 }
 
 /* End of a slow path (pytm_slow_enter) whose allocation returned p:
@@ -169,12 +172,12 @@ gen_alloc_slow(struct hook_domain *d, bool raw, bool zeroed, bool sample,
     sample = sample && LIKELY(!t->guard);
     if (!sample) {
         int64_t was = pytm_park(t);
-        void *p = call_alloc(d, zeroed, nelem, elsize);
+        void *p = call_alloc(d, d->prev.ctx, zeroed, nelem, elsize);
         pytm_unpark(t, was);
         return p;
     }
     pytm_slow_enter(t);
-    void *p = call_alloc(d, zeroed, nelem, elsize);
+    void *p = call_alloc(d, d->prev.ctx, zeroed, nelem, elsize);
     record_and_leave(d, raw, t, p, size);
     return p;
 }
@@ -187,14 +190,14 @@ typedef void *(*alloc_slow_fn)(struct hook_domain *d, bool sample,
  * gen_alloc_slow. All are compile-time constants in every trampoline, so
  * each one compiles to its own straight path. The sampled fast path is
  * the TLS offset load, `sub size, %fs:left; jle`, a size test for
- * MEM/OBJ, and the two-instruction tail call. Counted with callgrind on
- * bench/quick_overhead.py's alloc loop (3.2 M mallocs and frees, CPython
- * 3.11, gcc 12 -O2; docs/benchmarks.md, "Fast path"): an unsampled OBJ
- * malloc runs 7.0 instructions and a free 8.0 (the free filter's load is
- * 6 of them); a PEP 445 pass-through hook runs 4.0 and 4.0. The guarded
- * design before it ran 18.0 and 10.0. */
+ * MEM/OBJ, and the one-instruction tail call. Counted with callgrind on
+ * bench/ir_overhead.py's workloads (self instructions over calls, CPython
+ * 3.11, gcc 12 -O2): an unsampled OBJ malloc runs 6.0 instructions, a
+ * MEM calloc 8.0 (the product nelem * elsize), a free 7.0 (the free
+ * filter's load is 5 of them); a PEP 445 pass-through hook runs 4.0 for
+ * each. The guarded design before it ran 18.0 and 10.0 (malloc, free). */
 static ALWAYS_INLINE void *
-gen_alloc(struct hook_domain *d, bool raw, bool exact, bool zeroed,
+gen_alloc(struct hook_domain *d, void *ctx, bool raw, bool exact, bool zeroed,
           size_t nelem, size_t elsize, alloc_slow_fn slow)
 {
     struct pytm_tls *t = &pytm_tls;
@@ -202,7 +205,7 @@ gen_alloc(struct hook_domain *d, bool raw, bool exact, bool zeroed,
     size_t size = zeroed ? nelem * elsize : elsize;
     if (exact) {
         if (UNLIKELY(t->guard))
-            return call_alloc(d, zeroed, nelem, elsize);
+            return call_alloc(d, ctx, zeroed, nelem, elsize);
         return slow(d, true, nelem, elsize, size);
     }
     /* Three exits with a constant `sample` each, so that nothing but
@@ -210,7 +213,7 @@ gen_alloc(struct hook_domain *d, bool raw, bool exact, bool zeroed,
     if (UNLIKELY(pytm_policy_crossed(t, size)))
         return slow(d, true, nelem, elsize, size);
     if (LIKELY(raw || size <= NO_REENTRY_MAX))
-        return call_alloc(d, zeroed, nelem, elsize);
+        return call_alloc(d, ctx, zeroed, nelem, elsize);
     return slow(d, false, nelem, elsize, size);
 }
 
@@ -230,7 +233,7 @@ gen_free_recorded(struct hook_domain *d, bool raw, void *ptr)
 typedef void (*free_recorded_fn)(struct hook_domain *d, void *ptr);
 
 static ALWAYS_INLINE void
-gen_free(struct hook_domain *d, bool raw, bool exact, void *ptr,
+gen_free(struct hook_domain *d, void *ctx, bool raw, bool exact, void *ptr,
          free_recorded_fn recorded)
 {
     if (raw) {
@@ -244,7 +247,7 @@ gen_free(struct hook_domain *d, bool raw, bool exact, void *ptr,
     else if (UNLIKELY(pytm_filter_main_maybe(ptr))) {
         return recorded(d, ptr);
     }
-    d->prev.free(d->prev.ctx, ptr);
+    d->prev.free(ctx, ptr);
 }
 
 /* realloc = free of the old block + allocation of the new one
@@ -304,7 +307,7 @@ typedef void *(*realloc_slow_fn)(struct hook_domain *d, void *ptr,
  * countdown around the call, since pymalloc re-enters the RAW hooks for a
  * large old or new block and the old block's size is not known here. */
 static ALWAYS_INLINE void *
-gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
+gen_realloc(struct hook_domain *d, void *ctx, bool raw, bool exact, void *ptr,
             size_t size, realloc_slow_fn slow)
 {
     struct pytm_tls *t = &pytm_tls;
@@ -314,7 +317,7 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
         bool known = ptr != NULL && UNLIKELY(pytm_filter_raw_maybe(ptr));
         bool sample = pytm_policy_crossed(t, size);
         if (LIKELY(!sample) && LIKELY(!known))
-            return d->prev.realloc(d->prev.ctx, ptr, size);
+            return d->prev.realloc(ctx, ptr, size);
         return slow(d, ptr, size, sample);
     }
     if (UNLIKELY(pytm_policy_crossed(t, size)))
@@ -351,14 +354,12 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
     }                                                                       \
     static void *tag##_malloc(void *ctx, size_t size)                       \
     {                                                                       \
-        (void)ctx;                                                          \
-        return gen_alloc(&DOM, RAW, EXACT, false, 1, size,                   \
+        return gen_alloc(&DOM, ctx, RAW, EXACT, false, 1, size,              \
                          tag##_malloc_slow);                                \
     }                                                                       \
     static void *tag##_calloc(void *ctx, size_t nelem, size_t elsize)       \
     {                                                                       \
-        (void)ctx;                                                          \
-        return gen_alloc(&DOM, RAW, EXACT, true, nelem, elsize,              \
+        return gen_alloc(&DOM, ctx, RAW, EXACT, true, nelem, elsize,         \
                          tag##_calloc_slow);                                \
     }                                                                       \
     static NOINLINE void *tag##_realloc_slow(                               \
@@ -368,20 +369,24 @@ gen_realloc(struct hook_domain *d, bool raw, bool exact, void *ptr,
     }                                                                       \
     static void *tag##_realloc(void *ctx, void *ptr, size_t size)           \
     {                                                                       \
-        (void)ctx;                                                          \
-        return gen_realloc(&DOM, RAW, EXACT, ptr, size, tag##_realloc_slow); \
+        return gen_realloc(&DOM, ctx, RAW, EXACT, ptr, size,                 \
+                           tag##_realloc_slow);                             \
     }                                                                       \
     static void tag##_free(void *ctx, void *ptr)                            \
     {                                                                       \
-        (void)ctx;                                                          \
-        gen_free(&DOM, RAW, EXACT, ptr, tag##_free_recorded);                \
+        gen_free(&DOM, ctx, RAW, EXACT, ptr, tag##_free_recorded);           \
     }
 
 /* One set per domain and mode. Each names its domain's struct as a
- * constant instead of reading the ctx argument, so the tail call is
- * `mov dom.prev.ctx(%rip), %rdi; jmp *dom.prev.fn(%rip)`: two
- * instructions where a ctx-driven one needs four (PEP 445's own pass-
- * through pattern). ctx is still &dom, which is_current() checks. */
+ * constant instead of reading the ctx argument, and is installed with
+ * the ctx of the allocator below (prev.ctx) as its own: PEP 445 hands
+ * every call the ctx it was installed with, so %rdi already holds what
+ * the allocator below wants and the tail call is the one instruction
+ * `jmp *dom.prev.fn(%rip)`, where a ctx-driven hook (PEP 445's own
+ * pass-through pattern, bench/hook) needs four and a &dom ctx two. That
+ * instruction per call, on every domain, was 0.35 points of threads4's
+ * overhead and 0.2 of alloc_small's (bench/ir_overhead.py). is_current()
+ * therefore tells our hooks by their functions, not by their ctx. */
 TRAMPOLINES(s_raw, dom_raw, true, false)
 TRAMPOLINES(s_mem, dom_mem, false, false)
 TRAMPOLINES(s_obj, dom_obj, false, false)
@@ -395,29 +400,34 @@ TRAMPOLINES(x_obj, dom_obj, false, true)
     {.malloc = tag##_malloc, .calloc = tag##_calloc, \
      .realloc = tag##_realloc, .free = tag##_free}
 
+/* [exact][domain]: the trampolines of each domain (ctx set by ours_for) */
+static const PyMemAllocatorEx ours_table[2][3] = {
+    {OURS(s_raw), OURS(s_mem), OURS(s_obj)},
+    {OURS(x_raw), OURS(x_mem), OURS(x_obj)},
+};
+
 static PyMemAllocatorEx
 ours_for(struct hook_domain *d, enum pytm_hooks_mode mode)
 {
-    /* [exact][domain]: the trampolines of each domain (ctx set below) */
-    static const PyMemAllocatorEx table[2][3] = {
-        {OURS(s_raw), OURS(s_mem), OURS(s_obj)},
-        {OURS(x_raw), OURS(x_mem), OURS(x_obj)},
-    };
     int k = d == &dom_raw ? 0 : d == &dom_mem ? 1 : 2;
-    PyMemAllocatorEx a = table[mode == PYTM_HOOKS_EXACT][k];
-    a.ctx = d;
+    PyMemAllocatorEx a = ours_table[mode == PYTM_HOOKS_EXACT][k];
+    a.ctx = d->prev.ctx; /* see TRAMPOLINES */
     return a;
 }
 
 static struct hook_domain *const domains[] = {&dom_raw, &dom_mem, &dom_obj};
 #define N_DOMAINS (sizeof(domains) / sizeof(domains[0]))
 
+/* Our trampolines of d's domain, in either mode, are the domain's
+ * allocator: nobody installed a hook over them. */
 static bool
 is_current(struct hook_domain *d)
 {
     PyMemAllocatorEx cur;
     PyMem_GetAllocator(d->domain, &cur);
-    return cur.ctx == d;
+    int k = d == &dom_raw ? 0 : d == &dom_mem ? 1 : 2;
+    return cur.malloc == ours_table[0][k].malloc ||
+           cur.malloc == ours_table[1][k].malloc;
 }
 
 int
