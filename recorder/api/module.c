@@ -6,6 +6,7 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
@@ -24,9 +25,14 @@
 
 #define MAX_NFRAME 65535
 
-/* Raises the exception for a failed start() step. Returns NULL. */
+/* Raises the exception for a failed start() step. Returns NULL.
+ * rc and what come from pytm_session_start; err is errno right after it
+ * (pytm_arena_create keeps the failing call's errno across its clean-up)
+ * and dir the arena directory asked for (NULL: the default). An arena
+ * that cannot be created for a system error is OSError(err, text), so
+ * e.errno names the cause (ENOSPC on a full tmpfs). */
 static PyObject *
-raise_start_error(int rc, const char *what)
+raise_start_error(int rc, const char *what, int err, const char *dir)
 {
     if (what != NULL && strcmp(what, "hooks") == 0)
         return PyErr_Format(PyExc_RuntimeError,
@@ -39,6 +45,23 @@ raise_start_error(int rc, const char *what)
     if (rc == PYTM_E_INVAL)
         return PyErr_Format(PyExc_ValueError, "pytm: cannot create the "
                             "arena: %s", pytm_strerror(rc));
+    if (rc == PYTM_E_IO && err != 0 && what != NULL
+        && strcmp(what, "arena") == 0) {
+        /* OSError(errno, text): e.errno says ENOSPC, EACCES, ... */
+        PyObject *text = PyUnicode_FromFormat(
+            "pytm: cannot create the arena in %s: %s%s",
+            dir ? dir : "/dev/shm", strerror(err),
+            err == ENOSPC ? " (free space there, point PYTM_SHM_DIR at "
+                            "another directory, or pass a smaller "
+                            "arena_size)"
+                          : "");
+        PyObject *args = text ? Py_BuildValue("(iN)", err, text) : NULL;
+        if (args == NULL)
+            return NULL;
+        PyErr_SetObject(PyExc_OSError, args);
+        Py_DECREF(args);
+        return NULL;
+    }
     return PyErr_Format(PyExc_OSError, "pytm: cannot create the %s: %s",
                         what ? what : "session", pytm_strerror(rc));
 }
@@ -141,8 +164,9 @@ recorder_start(PyObject *Py_UNUSED(mod), PyObject *args, PyObject *kwargs)
 #endif
     const char *what;
     int rc = pytm_session_start(&cfg, &what);
+    int err = errno;
     if (rc < 0)
-        return raise_start_error(rc, what);
+        return raise_start_error(rc, what, err, pytm_session_shm_dir());
     Py_RETURN_NONE;
 }
 

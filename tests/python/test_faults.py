@@ -85,6 +85,20 @@ def wait_line(proc: subprocess.Popen, timeout: float = 60) -> str:
     return line
 
 
+def close_and_wait(proc: subprocess.Popen, timeout: float = 60) -> None:
+    """Closes a child's stdin (its cue to exit) and reaps it, killing it
+    after timeout seconds."""
+    try:
+        proc.stdin.close()
+    except OSError:
+        pass
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def arena_dump(tool: str, target: str) -> dict:
     argv = [tool, "-p", target] if target.isdigit() else [tool, target]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 import pytm
+from test_faults import close_and_wait
 
 SECONDS = float(os.environ.get("PYTM_LOAD_SECONDS", "10"))
 
@@ -196,12 +197,4 @@ def test_load_polled_while_eight_threads_allocate(tmp_path):
         else:
             pytest.skip("pytmtop not built: per-line check not run")
     finally:
-        try:
-            proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        close_and_wait(proc)
