@@ -99,6 +99,18 @@ def close_and_wait(proc: subprocess.Popen, timeout: float = 60) -> None:
         proc.wait()
 
 
+def settled(read, agrees, timeout: float = 10.0):
+    """Calls read() until agrees(reading) or timeout seconds pass; the
+    last reading. For a check on a process that has just gone quiet,
+    whose last free may still be half applied (test_load.py)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        r = read()
+        if agrees(r) or time.monotonic() >= deadline:
+            return r
+        time.sleep(0.05)
+
+
 def arena_dump(tool: str, target: str) -> dict:
     argv = [tool, "-p", target] if target.isdigit() else [tool, target]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=60)

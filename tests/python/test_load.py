@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import pytm
-from test_faults import close_and_wait
+from test_faults import close_and_wait, settled
 
 SECONDS = float(os.environ.get("PYTM_LOAD_SECONDS", "10"))
 
@@ -105,16 +105,6 @@ def wait_single_thread(pid, timeout=30.0):
         time.sleep(0.01)
 
 
-def settled(argv, agrees, timeout=10.0):
-    """Polls argv until agrees(reading) or timeout; the last reading."""
-    deadline = time.monotonic() + timeout
-    while True:
-        r = poll(argv)
-        if agrees(r) or time.monotonic() >= deadline:
-            return r
-        time.sleep(0.05)
-
-
 def check_reading(d, last):
     assert d["traced_current"] >= 0, d
     assert d["traced_peak"] >= d["traced_current"], d
@@ -180,12 +170,12 @@ def test_load_polled_while_eight_threads_allocate(tmp_path):
         # reading is retried until the two agree, for at most 10 s; a
         # real discrepancy never settles and fails below.
         wait_single_thread(int(pid))
-        d = settled([dump, "-p", pid],
+        d = settled(lambda: poll([dump, "-p", pid]),
                     lambda r: r["sum_tb_size"] == r["traced_current"])
         assert d["sum_tb_size"] == d["traced_current"], d
         if top:
-            t = settled([top, "--once", "--json", "--group", "lineno",
-                         "-p", pid],
+            t = settled(lambda: poll([top, "--once", "--json", "--group",
+                                      "lineno", "-p", pid]),
                         lambda r: r["total_size"] == r["traced_current"])
             rows = [r for r in t["rows"]
                     if r["filename"].endswith("loadwork.py")

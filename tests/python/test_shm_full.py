@@ -21,12 +21,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
-from test_faults import arena_dump, child_env, close_and_wait, pytmtop_path
+from test_faults import (arena_dump, child_env, close_and_wait, pytmtop_path,
+                         settled)
 
 # 3000 generated functions, one allocation line each, 3 blocks kept alive
 # per line: many strings, frames and tracebacks, so every growable
@@ -75,18 +75,6 @@ def leave_free(mnt: Path, kib: int) -> None:
         os.posix_fallocate(f.fileno(), 0, size)
 
 
-def settled(tool: str, target: str, timeout: float = 10.0) -> dict:
-    """An arena reading whose totals agree (retried while a free of the
-    child's is half applied, see test_load.py)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        d = arena_dump(tool, target)
-        if d["sum_tb_size"] == d["traced_current"] or \
-                time.monotonic() >= deadline:
-            return d
-        time.sleep(0.05)
-
-
 def test_steps_that_find_no_space_drop_samples_and_never_fault(
         small_tmpfs, arena_dump_tool):
     # Room for the header and thread slots (about 330 KiB) and a few
@@ -114,7 +102,8 @@ def test_steps_that_find_no_space_drop_samples_and_never_fault(
         # arena's per-traceback sums equal its traced memory (below).
         assert res["nstats"] > 0 and res["stat_sum"] > 0
         assert res["path"].startswith(str(small_tmpfs))
-        d = settled(arena_dump_tool, res["path"])
+        d = settled(lambda: arena_dump(arena_dump_tool, res["path"]),
+                    lambda r: r["sum_tb_size"] == r["traced_current"])
         assert d["sum_tb_size"] == d["traced_current"], d
         top = pytmtop_path()
         if top:
